@@ -1,0 +1,55 @@
+"""The cdktf app: validate every selected environment file, then synthesize one stack per file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from eso_oidc.config import (
+    EnvironmentFile,
+    config_dir_from_environment,
+    find_environment_files,
+    load_environments,
+    selected_names_from_environment,
+)
+from eso_oidc.errors import ConfigError
+
+DEFAULT_OUTDIR = "cdktf.out"
+
+
+def load_selected_environments() -> list[EnvironmentFile]:
+    """Load the environments that `ESO_CONFIG_DIR` and `ESO_ENVIRONMENTS` select."""
+    paths = find_environment_files(config_dir_from_environment(), selected_names_from_environment())
+    return load_environments(paths)
+
+
+def synthesize(environments: list[EnvironmentFile], outdir: Path) -> None:
+    """Build every stack, then write them all to `outdir`.
+
+    Nothing is written until every stack has been built, so a failure leaves `outdir` as it was.
+    """
+    import eso_oidc.constructs  # noqa: F401  (registers the provider packages cheaply first)
+    from cdktf import App
+
+    from eso_oidc.stack import EnvironmentStack
+
+    app = App(outdir=str(outdir), stack_traces=False)
+    for environment in environments:
+        EnvironmentStack(app, environment.name, config=environment, stack_dir=outdir / "stacks" / environment.name)
+    app.synth()
+
+
+def main() -> int:
+    """Run the app as cdktf does; return the exit status."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    try:
+        environments = load_selected_environments()
+    except ConfigError as error:
+        print(f"eso-oidc: invalid environment files, nothing was synthesized:\n{error}", file=sys.stderr)
+        return 1
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUTDIR)
+    synthesize(environments, outdir)
+    names = ", ".join(environment.name for environment in environments)
+    print(f"eso-oidc: synthesized {names} into {outdir}/stacks/", file=sys.stderr)
+    return 0

@@ -1,0 +1,116 @@
+"""AWS: the provider, the EKS cluster lookup, IAM Roles for Service Accounts and the AWS stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf import Fn, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+
+from eso_oidc.clouds import CloudWiring, kubeconfig_connection
+from eso_oidc.config import EnvironmentFile
+from eso_oidc.config.aws import EksCluster
+from eso_oidc.config.environment import AwsEnvironment
+from eso_oidc.constructs.aws_workload_identity import AwsWorkloadIdentity, AwsWorkloadIdentityConfig
+from eso_oidc.eso import cluster_secret_store, service_account_ref
+
+PARAMETER_STORE = "aws-parameter-store"
+SECRETS_MANAGER = "aws-secrets-manager"
+
+
+def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
+    config = environment.config
+    assert isinstance(config, AwsEnvironment)
+    aws = config.aws
+    cluster = config.cluster
+
+    AwsProvider(
+        stack,
+        "aws",
+        region=aws.region,
+        allowed_account_ids=[aws.account_id] if aws.account_id else None,
+        default_tags=[AwsProviderDefaultTags(tags=dict(config.tags))] if config.tags else None,
+    )
+
+    eks = _eks_lookup(stack, cluster)
+    issuer_url = cluster.issuer_url or eks.identity.get(0).oidc.get(0).issuer
+
+    identity = AwsWorkloadIdentity(
+        stack,
+        "workload_identity",
+        config=AwsWorkloadIdentityConfig(
+            aws=aws,
+            issuer_url=issuer_url,
+            namespace=config.external_secrets.namespace,
+            service_account=config.external_secrets.service_account,
+        ),
+    )
+
+    if cluster.kubeconfig is not None:
+        kubernetes = kubeconfig_connection(cluster.kubeconfig)
+    else:
+        kubernetes = _eks_connection(eks, cluster.name, aws.region)
+
+    return CloudWiring(
+        kubernetes=kubernetes,
+        service_account_annotations={
+            "eks.amazonaws.com/role-arn": identity.role_arn,
+            "eks.amazonaws.com/audience": aws.audience,
+        },
+        stores=aws_stores(config),
+        outputs={
+            "role_arn": identity.role_arn,
+            "oidc_provider_arn": identity.oidc_provider_arn,
+            "issuer_url": issuer_url,
+        },
+    )
+
+
+def _eks_lookup(stack: TerraformStack, cluster: EksCluster) -> Any:
+    """Return the EKS cluster data source, or None when the config supplies all it would give."""
+    if cluster.issuer_url is not None and cluster.kubeconfig is not None:
+        return None
+    return DataAwsEksCluster(stack, "cluster", name=cluster.name)
+
+
+def _eks_connection(eks: DataAwsEksCluster, cluster_name: str, region: str) -> dict[str, Any]:
+    # A short-lived token from `aws eks get-token` on every run, so that none is stored in the state.
+    return {
+        "host": eks.endpoint,
+        "cluster_ca_certificate": Fn.base64decode(eks.certificate_authority.get(0).data),
+        "exec": {
+            "api_version": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+        },
+    }
+
+
+def aws_stores(config: AwsEnvironment) -> list[dict[str, Any]]:
+    """Return one ClusterSecretStore per AWS service the config grants access to.
+
+    Each authenticates with `auth.jwt.serviceAccountRef`: ESO requests the service account's token
+    itself, so the stores work with or without the EKS pod identity webhook.
+    """
+    aws = config.aws
+    settings = config.external_secrets
+    auth = {"jwt": {"serviceAccountRef": service_account_ref(settings)}}
+    stores = []
+    if aws.parameter_store.paths:
+        stores.append(
+            cluster_secret_store(
+                PARAMETER_STORE,
+                settings.chart_version,
+                {"aws": {"service": "ParameterStore", "region": aws.region, "auth": auth}},
+            )
+        )
+    if aws.secrets_manager.name_prefixes:
+        stores.append(
+            cluster_secret_store(
+                SECRETS_MANAGER,
+                settings.chart_version,
+                {"aws": {"service": "SecretsManager", "region": aws.region, "auth": auth}},
+            )
+        )
+    return stores

@@ -1,0 +1,173 @@
+"""Read an environment file as plain data, remembering the line of every key.
+
+The file is parsed to a node tree with PyYAML's safe composer and converted here, so that nothing
+but mappings, lists, strings, numbers, booleans and null can come out of it: no Python objects, no
+aliases (they can expand exponentially), no duplicate keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eso_oidc.errors import Problem, display_path
+
+MAX_FILE_BYTES = 1024 * 1024
+
+# Tags the YAML 1.1 core schema assigns to plain values; any other tag asks for an object.
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_MAPPING_TAG = "tag:yaml.org,2002:map"
+_SEQUENCE_TAG = "tag:yaml.org,2002:seq"
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """An environment file's data, with the 1-based line of each field path."""
+
+    path: Path
+    data: Any
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return display_path(self.path)
+
+    def line_of(self, field_path: FieldPath) -> int:
+        """Return the line of `field_path`, or of its nearest parent that has one."""
+        for end in range(len(field_path), -1, -1):
+            line = self.lines.get(tuple(field_path[:end]))
+            if line:
+                return line
+        return 0
+
+    def problem(self, field_path: FieldPath, message: str) -> Problem:
+        return Problem(self.name, self.line_of(field_path), format_field_path(field_path), message)
+
+
+def format_field_path(field_path: FieldPath) -> str:
+    """Format `("aws", "paths", 0)` as `aws.paths[0]`."""
+    text = ""
+    for part in field_path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+class _Rejected(Exception):
+    def __init__(self, line: int, field_path: FieldPath, message: str):
+        self.line = line
+        self.field_path = field_path
+        self.message = message
+
+
+class _NodeConverter:
+    def __init__(self) -> None:
+        self.lines: dict[FieldPath, int] = {}
+        self._constructor = yaml.SafeLoader("")
+
+    def convert(self, node: yaml.Node, field_path: FieldPath) -> Any:
+        line = node.start_mark.line + 1
+        self.lines.setdefault(field_path, line)
+        if isinstance(node, yaml.MappingNode):
+            return self._convert_mapping(node, field_path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQUENCE_TAG:
+                raise _Rejected(line, field_path, _tag_message(node.tag))
+            return [self.convert(item, (*field_path, index)) for index, item in enumerate(node.value)]
+        if node.tag not in _SCALAR_TAGS:
+            raise _Rejected(line, field_path, _tag_message(node.tag))
+        return self._constructor.construct_object(node, deep=True)
+
+    def _convert_mapping(self, node: yaml.MappingNode, field_path: FieldPath) -> dict[str, Any]:
+        line = node.start_mark.line + 1
+        if node.tag != _MAPPING_TAG:
+            raise _Rejected(line, field_path, _tag_message(node.tag))
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Rejected(key_line, field_path, "merge keys (<<) are not supported; write the settings out")
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+                raise _Rejected(key_line, field_path, "keys must be plain strings")
+            key = key_node.value
+            if key in result:
+                first_line = self.lines[(*field_path, key)]
+                raise _Rejected(
+                    key_line, (*field_path, key), f"duplicate key, first set on line {first_line}; keep one of them"
+                )
+            self.lines[(*field_path, key)] = key_line
+            result[key] = self.convert(value_node, (*field_path, key))
+        return result
+
+
+def _tag_message(tag: str) -> str:
+    return f"the YAML tag {tag} is not allowed; environment files contain only plain values, lists and mappings"
+
+
+class _NoAliasComposer(yaml.SafeLoader):
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Rejected(
+                event.start_mark.line + 1,
+                (),
+                f"YAML alias *{event.anchor} is not supported; write the value out in full",
+            )
+        return super().compose_node(parent, index)
+
+
+def read_document(path: Path) -> Document | Problem:
+    """Read one environment file, or return the single problem that stops it from being read."""
+    name = display_path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return Problem(name, 0, "", f"file is {size} bytes, over the limit of {MAX_FILE_BYTES}; is it an environment file?")
+        raw = path.read_bytes()
+    except OSError as error:
+        return Problem(name, 0, "", f"cannot be read: {error.strerror or error}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return Problem(name, line, "", f"is not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8")
+    return parse_document(path, text)
+
+
+def parse_document(path: Path, text: str) -> Document | Problem:
+    name = display_path(path)
+    loader = _NoAliasComposer(text)
+    try:
+        root = loader.get_single_node()
+        converter = _NodeConverter()
+        data = None if root is None else converter.convert(root, ())
+    except _Rejected as rejected:
+        return Problem(name, rejected.line, format_field_path(rejected.field_path), rejected.message)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 0
+        detail = error.problem or error.context or "invalid YAML"
+        return Problem(name, line, "", f"invalid YAML: {detail}")
+    except yaml.YAMLError as error:
+        return Problem(name, 0, "", f"invalid YAML: {error}")
+    finally:
+        loader.dispose()
+    if data is None:
+        return Problem(name, 1, "", "file is empty; an environment file starts with `cloud: aws`, `azure` or `gcp`")
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        return Problem(name, 1, "", f"the file contains {kind}; an environment file is a mapping of settings such as `cloud: aws`")
+    return Document(path=path, data=data, lines=converter.lines)
