@@ -11,7 +11,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from eso_oidc.clouds import CloudWiring, kubeconfig_connection
 from eso_oidc.config import EnvironmentFile
 from eso_oidc.config.aws import EksCluster
-from eso_oidc.config.environment import AwsEnvironment
+from eso_oidc.config.aws import AwsEnvironment
 from eso_oidc.constructs.aws_workload_identity import AwsWorkloadIdentity, AwsWorkloadIdentityConfig
 from eso_oidc.eso import cluster_secret_store, service_account_ref
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, StrictStr, model_validator
 
+from eso_oidc.config.cluster import SelfManagedCluster
 from eso_oidc.config.common import Kubeconfig, Settings
+from eso_oidc.config.environment import Environment, cluster_union
 from eso_oidc.config.types import (
     AwsAccountId,
     AwsRegion,
@@ -89,3 +93,14 @@ class AwsSettings(Settings):
                 "ESO would have nothing to read: set aws.parameter_store.paths or aws.secrets_manager.name_prefixes"
             )
         return self
+
+
+AwsCluster = cluster_union((EksCluster, "managed"), (SelfManagedCluster, "self-managed"))
+
+
+class AwsEnvironment(Environment):
+    """An environment whose secrets live in AWS."""
+
+    cloud: Literal["aws"] = Field(description="Cloud that holds the secrets.")
+    cluster: AwsCluster = Field(description="The Kubernetes cluster ESO runs in: EKS, or self-managed.")
+    aws: AwsSettings = Field(description="AWS account, IAM role and read access.")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Union
 
 from pydantic import Discriminator, Field, Tag
 
-from eso_oidc.config.aws import AwsSettings, EksCluster
 from eso_oidc.config.common import Backend, ExternalSecrets, Settings
 from eso_oidc.config.types import Tags
 
 CLOUDS = ("aws", "azure", "gcp")
 
 
-def _cluster_type(value: Any) -> str:
+def cluster_type(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", "managed"))
     return str(getattr(value, "type", "managed"))
@@ -34,20 +33,11 @@ class Environment(Settings):
     tags: Tags = Field(default_factory=dict, description="Tags or labels put on every cloud resource created.")
 
 
-class AwsEnvironment(Environment):
-    """An environment whose secrets live in AWS."""
-
-    cloud: Literal["aws"] = Field(description="Cloud that holds the secrets.")
-    cluster: Annotated[
-        Union[Annotated[EksCluster, Tag("managed")]],
-        Discriminator(_cluster_type),
-    ] = Field(description="The Kubernetes cluster ESO runs in.")
-    aws: AwsSettings = Field(description="AWS account, IAM role and read access.")
+CLUSTER_TYPES = ("managed", "self-managed")
+"""Values of `cluster.type`. Pydantic puts them into error locations, from which they are removed."""
 
 
-ENVIRONMENT_MODELS: dict[str, type[Environment]] = {
-    "aws": AwsEnvironment,
-}
-
-# Values of `cluster.type`; pydantic puts them into error locations, from which they are removed.
-CLUSTER_TYPES = ("managed",)
+def cluster_union(*members: tuple[type, str]):  # type: ignore[no-untyped-def]
+    """Return the annotation of a `cluster` field that picks its model by `cluster.type`."""
+    tagged = tuple(Annotated[model, Tag(tag)] for model, tag in members)
+    return Annotated[Union[tagged], Discriminator(cluster_type)]  # type: ignore[valid-type]

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from eso_oidc.config.environment import CLOUDS, CLUSTER_TYPES, ENVIRONMENT_MODELS, Environment
+from eso_oidc.config.environment import CLOUDS, CLUSTER_TYPES, Environment
+from eso_oidc.config.models import ENVIRONMENT_MODELS
 from eso_oidc.config.yaml_source import Document, FieldPath, format_field_path, read_document
 from eso_oidc.errors import ConfigError, Problem, display_path
 

@@ -1,0 +1,10 @@
+"""The environment model of each cloud, by the value of `cloud`."""
+
+from __future__ import annotations
+
+from eso_oidc.config.aws import AwsEnvironment
+from eso_oidc.config.environment import Environment
+
+ENVIRONMENT_MODELS: dict[str, type[Environment]] = {
+    "aws": AwsEnvironment,
+}

@@ -1,0 +1,63 @@
+"""Shared fixtures: synthesizing environment files in this process, once per environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = PROJECT_DIR / "config"
+
+
+def synthesize_files(paths: list[Path], outdir: Path) -> dict[str, dict[str, Any]]:
+    """Synthesize environment files into `outdir`; return each stack's parsed cdk.tf.json by name."""
+    from eso_oidc.app import synthesize
+    from eso_oidc.config import load_environments
+
+    environments = load_environments(paths)
+    synthesize(environments, outdir)
+    return {
+        environment.name: json.loads((outdir / "stacks" / environment.name / "cdk.tf.json").read_text())
+        for environment in environments
+    }
+
+
+@pytest.fixture
+def write_environment(tmp_path: Path) -> Callable[..., Path]:
+    """Write an environment file from YAML text (dedented) into a temporary config folder."""
+
+    def write(text: str, name: str = "test-env") -> Path:
+        config_dir = tmp_path / "config"
+        config_dir.mkdir(exist_ok=True)
+        path = config_dir / f"{name}.yaml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def synth(tmp_path: Path) -> Callable[[Path], dict[str, Any]]:
+    """Synthesize one environment file and return its stack as parsed JSON."""
+
+    def run(path: Path) -> dict[str, Any]:
+        outdir = tmp_path / "cdktf.out"
+        shutil.rmtree(outdir, ignore_errors=True)
+        return synthesize_files([path], outdir)[path.stem]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def example_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every example environment in config/, synthesized once per test session."""
+    outdir = tmp_path_factory.mktemp("examples") / "cdktf.out"
+    return synthesize_files(sorted(EXAMPLES_DIR.glob("*.yaml")), outdir)
