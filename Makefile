@@ -2,6 +2,8 @@
 PIPENV_VERSION := 2026.10.3
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIPENV_VERBOSITY := -1
+# The cdktf command line would otherwise call HashiCorp's version-check service on every run.
+export CHECKPOINT_DISABLE := 1
 
 .PHONY: setup setup-dev synth test check bench
 

@@ -82,7 +82,10 @@ class GcsBackend(Settings):
 class LocalBackend(Settings):
     """Terraform state in a local file."""
 
-    path: StrictStr = Field(description="Path of the state file, relative to the project folder.")
+    path: StrictStr = Field(
+        description="Path of the state file: absolute, or relative to the project folder (the stack runs in "
+        "`cdktf.out/stacks/<environment>/`, so a relative path is written with `../../../` before it)."
+    )
 
 
 class Backend(Settings):
