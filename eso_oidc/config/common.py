@@ -89,7 +89,7 @@ class LocalBackend(Settings):
 
 
 class Backend(Settings):
-    """Where Terraform keeps this environment's state. Exactly one kind is set."""
+    """The Terraform state backend of the environment. Exactly one kind is set."""
 
     s3: S3Backend | None = Field(default=None, description="State in S3.")
     azurerm: AzurermBackend | None = Field(default=None, description="State in Azure Blob Storage.")
