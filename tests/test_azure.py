@@ -241,6 +241,13 @@ def test_vault_by_id_is_not_looked_up(write_environment, synth):
     assert stack["output"]["key_vault_uri"]["value"] == "https://kv-shared-prod.vault.azure.net/"
 
 
+def test_vault_id_case_is_normalized(write_environment, synth):
+    lowercase_id = VAULT_ID.replace("resourceGroups", "resourcegroups").replace("Microsoft.KeyVault", "microsoft.keyvault")
+    stack = synth(write_environment(azure_environment(key_vault=f"id: {lowercase_id}\n")))
+
+    assert resources(stack, "azurerm_role_assignment")["workload_identity_secrets_reader"]["scope"] == VAULT_ID
+
+
 # ESO wiring
 
 
@@ -391,6 +398,13 @@ INVALID_CONFIGS = [
         azure_environment(key_vault=f"name: kv-prod\nresource_group: rg-prod\nid: {VAULT_ID}\n"),
         "azure.key_vault: set either `name` and `resource_group`, or `id`, not both",
         id="vault-name-and-id",
+    ),
+    pytest.param(
+        azure_environment(key_vault=f"id: {VAULT_ID.replace('/vaults/kv-shared-prod', '/vaults/kv')}\n"),
+        f"azure.key_vault.id: {VAULT_ID.replace('/vaults/kv-shared-prod', '/vaults/kv')!r} is not a Key Vault "
+        "resource id (`az keyvault show --query id`), such as '/subscriptions/00000000-0000-0000-0000-000000000000/"
+        "resourceGroups/rg-platform/providers/Microsoft.KeyVault/vaults/kv-platform-prod'",
+        id="vault-id-with-short-name",
     ),
     pytest.param(
         azure_environment(key_vault="access: rbac\n"),

@@ -161,13 +161,41 @@ KeyVaultName = _pattern_type(
     "kv-platform-prod",
 )
 
-KeyVaultId = _pattern_type(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-a-zA-Z0-9_.()]{1,90}"
-    r"/providers/Microsoft\.KeyVault/vaults/[a-zA-Z](?!.*--)[-a-zA-Z0-9]{1,22}[a-zA-Z0-9]$",
-    "a Key Vault resource id (`az keyvault show --query id`)",
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-platform/providers/"
-    "Microsoft.KeyVault/vaults/kv-platform-prod",
+_KEY_VAULT_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/resourceGroups/(?P<resource_group>[-\w.()]{1,90})"
+    r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[a-z](?!.*--)[-a-z0-9]{1,22}[a-z0-9])",
+    re.IGNORECASE | re.ASCII,
 )
+
+
+def _check_key_vault_id(value: str) -> str:
+    """Check a Key Vault resource id and return it with its fixed segments in Azure's own case.
+
+    Azure resource ids are case-insensitive, and some tools print `resourcegroups` in lowercase.
+    """
+    match = _KEY_VAULT_ID.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a Key Vault resource id (`az keyvault show --query id`), such as "
+            "'/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-platform/providers/"
+            "Microsoft.KeyVault/vaults/kv-platform-prod'"
+        )
+    return (
+        f"/subscriptions/{match['subscription']}/resourceGroups/{match['resource_group']}"
+        f"/providers/Microsoft.KeyVault/vaults/{match['name']}"
+    )
+
+
+KeyVaultId = Annotated[
+    StrictStr,
+    AfterValidator(_check_key_vault_id),
+    Field(
+        json_schema_extra={
+            "pattern": r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+/providers/[Mm]icrosoft\.[Kk]ey[Vv]ault/vaults/[^/]+$"
+        }
+    ),
+]
 
 
 def _check_aks_issuer_url(value: str) -> str:
