@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -271,102 +272,173 @@ def test_unquoted_project_number_is_accepted(write_environment):
     assert config.gcp.project_number == "412345678901"
 
 
+def invalid(text: str, line: int, field: str, message: str, name: str) -> Any:
+    """Return a table row: an environment file and the one problem expected in it."""
+    return pytest.param(text, (line, field, message), id=name)
+
+
+PROJECT_ID_RULE = (
+    "is not a Google Cloud project id (6 to 30 lowercase letters, digits and '-', starting with a letter "
+    "and not ending with '-'), such as 'acme-prod'"
+)
+
 INVALID_FILES = [
-    pytest.param(
+    invalid(
         environment_text().replace("project_id: acme-prod", "project_id: Acme_Prod"),
-        (7, "gcp.project_id", "'Acme_Prod' is not a Google Cloud project id (6 to 30 lowercase letters, digits and "
-         "'-', starting with a letter and not ending with '-'), such as 'acme-prod'"),
-        id="bad project id",
+        7,
+        "gcp.project_id",
+        f"'Acme_Prod' {PROJECT_ID_RULE}",
+        "bad project id",
     ),
-    pytest.param(
+    invalid(
         environment_text().replace("project_id: acme-prod", "project_id: acme-prod-"),
-        (7, "gcp.project_id", "'acme-prod-' is not a Google Cloud project id (6 to 30 lowercase letters, digits and "
-         "'-', starting with a letter and not ending with '-'), such as 'acme-prod'"),
-        id="project id ending with a hyphen",
+        7,
+        "gcp.project_id",
+        f"'acme-prod-' {PROJECT_ID_RULE}",
+        "project id ending with a hyphen",
     ),
-    pytest.param(
+    invalid(
+        environment_text().replace("project_id: acme-prod", "project_id: ab12"),
+        7,
+        "gcp.project_id",
+        f"'ab12' {PROJECT_ID_RULE}",
+        "project id too short",
+    ),
+    invalid(
         environment_text().replace("project_id: acme-prod", 'project_id: "412345678901"'),
-        (7, "gcp.project_id", "'412345678901' is a project number; use the project id, such as 'acme-prod'"),
-        id="project number where the id belongs",
+        7,
+        "gcp.project_id",
+        "'412345678901' is a project number; use the project id, such as 'acme-prod'",
+        "project number where the id belongs",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="project_number: acme-prod\n"),
-        (8, "gcp.project_number", "'acme-prod' is a project id, but a project number is required here; use the "
-         "number from `gcloud projects describe acme-prod --format='value(projectNumber)'`, or null to look it up"),
-        id="project id where the number belongs",
+        8,
+        "gcp.project_number",
+        (
+            "'acme-prod' is a project id, but a project number is required here; use the number from "
+            "`gcloud projects describe acme-prod --format='value(projectNumber)'`, or null to look it up"
+        ),
+        "project id where the number belongs",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="project_number: 4123-4567\n"),
-        (8, "gcp.project_number", "'4123-4567' is not a Google Cloud project number (digits only, such as "
-         "'123456789012'); use the project's number, or null to look it up"),
-        id="project number with a hyphen",
+        8,
+        "gcp.project_number",
+        (
+            "'4123-4567' is not a Google Cloud project number (digits only, such as '123456789012'); "
+            "use the project's number, or null to look it up"
+        ),
+        "project number with a hyphen",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="project_number: true\n"),
-        (8, "gcp.project_number", "expected a string (quote numbers, dates and yes/no in YAML), got boolean True"),
-        id="boolean project number",
+        8,
+        "gcp.project_number",
+        "expected a string (quote numbers, dates and yes/no in YAML), got boolean True",
+        "boolean project number",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="mode: workload_identity\n"),
-        (8, "gcp.mode", "'workload_identity' is not allowed; use 'direct' or 'service_account'"),
-        id="unknown mode",
+        8,
+        "gcp.mode",
+        "'workload_identity' is not allowed; use 'direct' or 'service_account'",
+        "unknown mode",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="secret: [db-password]\n"),
-        (8, "gcp.secret", "`secret` is not a setting of `gcp`; did you mean `secrets`?"),
-        id="unknown key",
+        8,
+        "gcp.secret",
+        "`secret` is not a setting of `gcp`; did you mean `secrets`?",
+        "unknown key",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="service_account_id: eso-reader\n"),
-        (8, "gcp.service_account_id", "is only used with gcp.mode: service_account; set that mode or remove this setting"),
-        id="service account id in direct mode",
+        8,
+        "gcp.service_account_id",
+        "is only used with gcp.mode: service_account; set that mode or remove this setting",
+        "service account id in direct mode",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="mode: service_account\nproject_number: 412345678901\n"),
-        (9, "gcp.project_number", "is only used with gcp.mode: direct, because impersonating a Google service "
-         "account needs no project number; remove it"),
-        id="project number in service account mode",
+        9,
+        "gcp.project_number",
+        (
+            "is only used with gcp.mode: direct, because impersonating a Google service account needs no "
+            "project number; remove it"
+        ),
+        "project number in service account mode",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="mode: service_account\nservice_account_id: eso\n"),
-        (9, "gcp.service_account_id", "'eso' is not a Google service account id (6 to 30 lowercase letters, digits "
-         "and '-', starting with a letter), such as 'external-secrets'"),
-        id="short service account id",
+        9,
+        "gcp.service_account_id",
+        (
+            "'eso' is not a Google service account id (6 to 30 lowercase letters, digits and '-', "
+            "starting with a letter), such as 'external-secrets'"
+        ),
+        "short service account id",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="secrets: [db-password, db-password]\n"),
-        (8, "gcp.secrets", "'db-password' is listed twice; remove one"),
-        id="secret listed twice",
+        8,
+        "gcp.secrets",
+        "'db-password' is listed twice; remove one",
+        "secret listed twice",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="secrets: [db-password, db_password]\n"),
-        (8, "gcp.secrets", "'db-password' and 'db_password' would get the same Terraform resource name; grant "
-         "access to one of them outside eso-oidc"),
-        id="secrets with one terraform name",
+        8,
+        "gcp.secrets",
+        (
+            "'db-password' and 'db_password' would get the same Terraform resource name; "
+            "grant access to one of them outside eso-oidc"
+        ),
+        "secrets with one terraform name",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="secrets: [projects/acme/secrets/db]\n"),
-        (8, "gcp.secrets[0]", "'projects/acme/secrets/db' is not a Secret Manager secret id (at most 255 letters, "
-         "digits, '_' and '-'), such as 'db-password'"),
-        id="secret resource name",
+        8,
+        "gcp.secrets[0]",
+        (
+            "'projects/acme/secrets/db' is not a Secret Manager secret id (at most 255 letters, digits, "
+            "'_' and '-'), such as 'db-password'"
+        ),
+        "secret resource name",
     ),
-    pytest.param(
+    invalid(
         environment_text().replace("location: europe-west1", "location: Europe West"),
-        (4, "cluster.location", "'Europe West' is not a Google Cloud region or zone (a region for regional "
-         "clusters, a zone for zonal ones), such as 'europe-west1'"),
-        id="bad location",
+        4,
+        "cluster.location",
+        (
+            "'Europe West' is not a Google Cloud region or zone (a region for regional clusters, "
+            "a zone for zonal ones), such as 'europe-west1'"
+        ),
+        "bad location",
     ),
-    pytest.param(
+    invalid(
         environment_text(cluster="project_number: 998877665544\n"),
-        (5, "cluster.project_number", "is only used with cluster.project_id; set that too, or move the number to "
-         "gcp.project_number"),
-        id="cluster project number without its project",
+        5,
+        "cluster.project_number",
+        "is only used with cluster.project_id; set that too, or move the number to gcp.project_number",
+        "cluster project number without its project",
     ),
-    pytest.param(
+    invalid(
         environment_text(gcp="project_number: 412345678901\n", cluster="project_id: acme-gke\n"),
-        (8, "gcp.project_number", "is not used when cluster.project_id is set, because the principal needs the "
-         "number of the cluster's project; move it to cluster.project_number or remove it"),
-        id="project number of the wrong project",
+        8,
+        "gcp.project_number",
+        (
+            "is not used when cluster.project_id is set, because the principal needs the number of the "
+            "cluster's project; move it to cluster.project_number or remove it"
+        ),
+        "project number of the wrong project",
+    ),
+    invalid(
+        environment_text().replace("cloud: gcp", "cloud: gcp\naws: {region: eu-central-1}"),
+        2,
+        "aws",
+        "this section is for cloud: aws, but the file says cloud: gcp; rename it to `gcp` or change `cloud`",
+        "aws section in a gcp file",
     ),
 ]
 
