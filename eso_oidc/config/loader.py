@@ -127,7 +127,7 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
     """Return checks that span several fields, as (field path, message) pairs."""
     from eso_oidc.eso import check_extra_values
 
-    return check_extra_values(environment.config)
+    return check_extra_values(environment.config) + environment.config.cross_section_problems()
 
 
 def _to_problem(document: Document, model: type[BaseModel], detail: dict[str, Any]) -> Problem:
