@@ -6,9 +6,7 @@ cloud registers a function in `RESOURCE_FINDERS` that lists the named resources 
 creates and the scope in which each name must be unique. Files whose resources share kind, name and
 scope are reported, each naming the others.
 
-Clouds without a finder are not checked. For Azure, the user-assigned identity name is unique per
-subscription and resource group. For GCP, the service account id and the workload identity pool id
-are unique per project, and a deleted pool keeps its id for 30 days.
+Clouds without a finder are not checked.
 """
 
 from __future__ import annotations
@@ -164,3 +162,50 @@ def _aws_oidc_provider(config: AwsEnvironment, where: str, account_fix: str) -> 
         where=where,
         fix=fix,
     )
+
+
+# The Azure and GCP finders read their settings by name instead of importing the models, so that
+# they work whichever of those models is installed.
+
+
+@register_resource_finder("azure")
+def azure_resources(config: Any) -> list[CloudResource]:
+    """List the user-assigned managed identity an Azure environment creates."""
+    azure = config.azure
+    identity = azure.identity
+    where = f"in subscription {azure.subscription_id}, resource group {identity.resource_group}"
+    return [
+        CloudResource(
+            kind="azure-user-assigned-identity",
+            # Azure resource names and resource groups are case-insensitive.
+            key=identity.name.lower(),
+            scope=("azure", azure.subscription_id.lower(), identity.resource_group.lower()),
+            field_path=("azure", "identity", "name"),
+            value=identity.name,
+            description=f"managed identity {identity.name}",
+            where=where,
+            fix="set a different azure.identity.name or azure.identity.resource_group in one of them",
+        )
+    ]
+
+
+@register_resource_finder("gcp")
+def gcp_resources(config: Any) -> list[CloudResource]:
+    """List the Google service account a GCP environment creates in `service_account` mode."""
+    gcp = config.gcp
+    if getattr(gcp, "mode", None) != "service_account":
+        return []
+    # TODO: list the workload identity pool and provider once self-managed clusters on GCP create them;
+    # their ids are unique per project and stay taken for 30 days after deletion.
+    return [
+        CloudResource(
+            kind="gcp-service-account",
+            key=gcp.service_account_id,
+            scope=("gcp", gcp.project_id),
+            field_path=("gcp", "service_account_id"),
+            value=gcp.service_account_id,
+            description=f"Google service account {gcp.service_account_id}",
+            where=f"in project {gcp.project_id}",
+            fix="set a different gcp.service_account_id in one of them",
+        )
+    ]

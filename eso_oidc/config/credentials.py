@@ -11,7 +11,9 @@ every string of the raw data:
   (the chart's `webhook.certManager.cert.privateKey` holds `algorithm` and `size`), and are scanned
   like any other mapping;
 - an AWS access key id (`AKIA` or `ASIA` and 16 upper-case letters or digits) in a key or a string;
-- a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`) in a key or a string.
+- a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`) in a key or a string;
+- a Kubernetes environment variable entry (`{name: AZURE_CLIENT_SECRET, value: ...}`) whose name is
+  named like a credential and whose `value` is set.
 
 Messages never repeat the credential itself.
 """
@@ -39,6 +41,9 @@ def find_credentials(data: Any, field_path: FieldPath = ()) -> list[tuple[FieldP
     """Return every credential in `data` as (field path, message) pairs, in document order."""
     found: list[tuple[FieldPath, str]] = []
     if isinstance(data, dict):
+        variable = data.get("name")
+        if isinstance(variable, str) and _is_credential_key(variable) and _is_secret_value(data.get("value")):
+            found.append(((*field_path, "value"), f"`{variable}` holds a credential; {_NEVER_NEEDED}"))
         for key, value in data.items():
             path = (*field_path, key)
             key_text = str(key)

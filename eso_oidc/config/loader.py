@@ -165,6 +165,9 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
 
 def _to_problem(document: Document, model: type[BaseModel], detail: dict[str, Any]) -> Problem:
     field_path = _clean_location(detail["loc"])
+    if detail["type"] == "union_tag_invalid":
+        # The only tagged union is `cluster`, whose tag is `cluster.type`: point at that key.
+        field_path = (*field_path, "type")
     return document.problem(field_path, _message(model, field_path, detail))
 
 
@@ -180,7 +183,7 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
     kind = detail["type"]
     value = detail.get("input")
     if kind == "extra_forbidden":
-        parent = format_field_path(field_path[:-1]) or "the environment file"
+        parent = f"`{format_field_path(field_path[:-1])}`" if field_path[:-1] else "the environment file"
         key = field_path[-1]
         allowed = _allowed_keys(model, field_path[:-1])
         hint = ""
@@ -189,7 +192,7 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
             hint = f"; did you mean `{close[0]}`?"
         elif allowed:
             hint = f"; allowed: {', '.join(allowed)}"
-        return f"`{key}` is not a setting of `{parent}`{hint}"
+        return f"`{key}` is not a setting of {parent}{hint}"
     if kind == "missing":
         return "required setting is missing"
     if kind == "value_error":
@@ -216,7 +219,7 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
 def _describe(value: Any) -> str:
     kinds = {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "mapping", type(None): "null"}
     kind = kinds.get(type(value), type(value).__name__)
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) or value is None:
         return kind
     return f"{kind} {value!r}"
 
