@@ -1,7 +1,7 @@
 """`python -m eso_oidc check`: validate environment files without synthesizing anything.
 
 It runs the loader that `main.py` runs, so it accepts and rejects exactly what synthesis does, but
-it imports no cdktf, jsii or provider package and so finishes in a fraction of a second.
+it imports no cdktf, jsii or provider package, which take seconds to load.
 """
 
 from __future__ import annotations

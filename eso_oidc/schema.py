@@ -108,7 +108,7 @@ def _add_factory_defaults(model: type[BaseModel], definition: dict[str, Any] | N
 
 
 def _drop_property_titles(defs: dict[str, Any]) -> None:
-    """Remove the titles pydantic derives from field names ("Role Name"); descriptions say more."""
+    """Remove the titles pydantic derives from field names ("Role Name"); descriptions explain more."""
     for definition in defs.values():
         for schema in definition.get("properties", {}).values():
             schema.pop("title", None)

@@ -1,7 +1,7 @@
 """Find environment files that would create the same cloud resource.
 
-Each file is valid alone, but two environments that create an IAM role of the same name in one AWS
-account fail at apply time, and the second apply may even take over the first one's role. Every
+Each file is valid alone, but when two environments create an IAM role of the same name in one AWS
+account, the second apply fails because the role exists. Every
 cloud registers a function in `RESOURCE_FINDERS` that lists the named resources an environment
 creates and the scope in which each name must be unique. Files whose resources share kind, name and
 scope are reported, each naming the others.
@@ -195,8 +195,8 @@ def gcp_resources(config: Any) -> list[CloudResource]:
     gcp = config.gcp
     if getattr(gcp, "mode", None) != "service_account":
         return []
-    # TODO: list the workload identity pool and provider once self-managed clusters on GCP create them;
-    # their ids are unique per project and stay taken for 30 days after deletion.
+    # TODO: list the workload identity pool and provider once self-managed clusters on GCP create them.
+    # Their ids are unique per project, and a deleted pool keeps its id for 30 days.
     return [
         CloudResource(
             kind="gcp-service-account",

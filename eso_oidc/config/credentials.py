@@ -8,7 +8,7 @@ every string of the raw data:
 - a key named like a credential (`client_secret`, `secret_access_key`, `password`, `private_key`, in
   any case and with `_`, `-` or camelCase, also as the end of a longer name such as `adminPassword`)
   whose value is a non-empty string or number. Mappings under such keys are settings, not secrets
-  (the chart's `webhook.certManager.cert.privateKey` holds `algorithm` and `size`), and are scanned
+  (the chart's `webhook.certManager.cert.privateKey` contains `algorithm` and `size`), and are scanned
   like any other mapping;
 - an AWS access key id (`AKIA` or `ASIA` and 16 upper-case letters or digits) in a key or a string;
 - a PEM private key block (`-----BEGIN ... PRIVATE KEY-----`) in a key or a string;
@@ -43,7 +43,7 @@ def find_credentials(data: Any, field_path: FieldPath = ()) -> list[tuple[FieldP
     if isinstance(data, dict):
         variable = data.get("name")
         if isinstance(variable, str) and _is_credential_key(variable) and _is_secret_value(data.get("value")):
-            found.append(((*field_path, "value"), f"`{variable}` holds a credential; {_NEVER_NEEDED}"))
+            found.append(((*field_path, "value"), f"the value of `{variable}` is a credential; {_NEVER_NEEDED}"))
         for key, value in data.items():
             path = (*field_path, key)
             key_text = str(key)
@@ -51,7 +51,7 @@ def find_credentials(data: Any, field_path: FieldPath = ()) -> list[tuple[FieldP
             if described:
                 found.append((path, f"the key contains {described}; {_NEVER_NEEDED}"))
             elif _is_credential_key(key_text) and _is_secret_value(value):
-                found.append((path, f"`{key_text}` holds a credential; {_NEVER_NEEDED}"))
+                found.append((path, f"the value of `{key_text}` is a credential; {_NEVER_NEEDED}"))
                 continue
             found.extend(find_credentials(value, path))
     elif isinstance(data, list):
