@@ -91,7 +91,7 @@ def test_command_exit_status_and_output(tmp_path):
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "good.yaml: ok",
-        "bad.yaml:10: extra: `extra` is not a setting of the environment file; allowed: aws, backend, cloud, cluster, "
+        "bad.yaml:10: extra: `extra` is not a top-level setting; allowed: aws, backend, cloud, cluster, "
         "external_secrets, tags",
     ]
     assert result.stderr == ""
@@ -264,7 +264,7 @@ def test_finders_registered_for_every_cloud():
     [
         (
             _aws(extra="external_secrets:\n  values:\n    podLabels:\n      azure.workload.identity/use: 'true'\n"),
-            "test-env.yaml:12: external_secrets.values.podLabels.azure.workload.identity/use: identity labels are set "
+            "test-env.yaml:12: external_secrets.values.podLabels[\"azure.workload.identity/use\"]: identity labels are set "
             "by eso-oidc; remove it",
         ),
         (

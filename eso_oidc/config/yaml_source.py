@@ -7,6 +7,8 @@ aliases (they can expand exponentially), no duplicate keys.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,14 +62,19 @@ class Document:
         return Problem(self.name, self.line_of(field_path), format_field_path(field_path), message)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def format_field_path(field_path: FieldPath) -> str:
-    """Format `("aws", "paths", 0)` as `aws.paths[0]`."""
+    """Format `("aws", "paths", 0)` as `aws.paths[0]`, and keys with dots as `annotations["a.b/c"]`."""
     text = ""
     for part in field_path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{json.dumps(part)}]"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text
 
 
