@@ -89,12 +89,16 @@ def test_broken_file_message(case, monkeypatch):
     assert not any("Traceback" in line for line in lines)
 
 
-def test_ten_megabyte_file_rejected_unread(tmp_path):
-    path = tmp_path / "huge.yaml"
+def _write_ten_megabytes(path: Path) -> None:
     with path.open("wb") as file:
         file.write(b"cloud: aws\ntags:\n")
         for index in range(10 * 1024 * 1024 // 32):
             file.write(f"  key-{index:08d}: value-{index:08d}\n".encode())
+
+
+def test_ten_megabyte_file_rejected_unread(tmp_path):
+    path = tmp_path / "huge.yaml"
+    _write_ten_megabytes(path)
     out = io.StringIO()
 
     status = run_check([str(path)], out=out)
@@ -135,6 +139,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_app_rejects_corpus_without_writing(tmp_path):
     config_dir = _corpus_config_dir(tmp_path)
+    _write_ten_megabytes(config_dir / "huge.yaml")
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks" / "earlier").mkdir(parents=True)
     (outdir / "stacks" / "earlier" / "cdk.tf.json").write_text('{"sentinel": true}\n')
@@ -162,6 +167,7 @@ def test_app_rejects_corpus_without_writing(tmp_path):
     assert result.stdout == ""
     assert result.stderr.startswith("eso-oidc: invalid environment files, nothing was synthesized:\n")
     assert "config/empty.yaml:1: file is empty" in result.stderr
+    assert f"config/huge.yaml: file is {(config_dir / 'huge.yaml').stat().st_size} bytes, over the limit" in result.stderr
     assert "config/python-object-tag.yaml:3: cluster.name: the YAML tag !!python/object/apply:os.system" in result.stderr
     assert "config/same-role-name-aws-staging.yaml:7: aws.role_name: 'ESO-Shared' would create" in result.stderr
     assert _snapshot(outdir) == before
