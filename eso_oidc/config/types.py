@@ -112,3 +112,61 @@ def _dict_keys_are_strings(value: Any) -> Any:
 
 
 Tags = Annotated[dict[StrictStr, StrictStr], BeforeValidator(_dict_keys_are_strings)]
+
+
+# S3 bucket names as the S3 rules give them, minus dots: a dotted name does not match the
+# certificate of `*.s3.REGION.amazonaws.com`, so the issuer URL would fail TLS verification.
+S3BucketName = _pattern_type(
+    r"^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3|--table-s3)$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+    "an S3 bucket name without dots (3 to 63 lowercase letters, digits and '-', starting and ending "
+    "with a letter or digit, no reserved prefix or suffix such as 'xn--' or '-s3alias'; a dot would "
+    "break the TLS certificate match of the issuer URL)",
+    "oidc-acme",
+)
+
+GcsBucketName = _pattern_type(
+    r"^(?!goog)(?!.*google)[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
+    "a Cloud Storage bucket name without dots (3 to 63 lowercase letters, digits, '-' and '_', "
+    "starting and ending with a letter or digit, not starting with 'goog' or containing 'google')",
+    "oidc-acme",
+)
+
+StorageAccountName = _pattern_type(
+    r"^[a-z0-9]{3,24}$",
+    "an Azure storage account name (3 to 24 lowercase letters and digits)",
+    "oidcacme",
+)
+
+AzureResourceGroupName = _pattern_type(
+    r"^[-\w.()]{0,89}[-\w()]$",
+    "an Azure resource group name (at most 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.')",
+    "oidc-discovery",
+)
+
+# Azure regions (`westeurope`) and Cloud Storage locations (`europe-west3`, the multi-region `EU`).
+CloudLocation = _pattern_type(
+    r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
+    "a location name",
+    "westeurope",
+)
+
+
+def _check_object_prefix(value: str) -> str:
+    if value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"{value!r} starts or ends with '/'; write it without, such as {value.strip('/')!r}")
+    for segment in value.split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{value!r} contains an empty, '.' or '..' path segment; use plain names such as 'cluster-a'")
+        if not re.fullmatch(r"[A-Za-z0-9._~-]+", segment):
+            raise ValueError(
+                f"{value!r} contains characters that would need URL encoding; use letters, digits, "
+                "'.', '_', '~', '-' and '/' between segments, such as 'cluster-a'"
+            )
+    return value
+
+
+ObjectPrefix = Annotated[
+    StrictStr,
+    AfterValidator(_check_object_prefix),
+    Field(json_schema_extra={"pattern": r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$"}),
+]
