@@ -13,6 +13,7 @@ from eso_oidc.config.common import Kubeconfig
 
 CLOUD_MODULES = {
     "aws": "eso_oidc.clouds.aws",
+    "gcp": "eso_oidc.clouds.gcp",
 }
 
 

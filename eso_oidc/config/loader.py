@@ -129,7 +129,7 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
     from eso_oidc.eso import check_extra_values
 
     config = environment.config
-    problems = check_extra_values(config)
+    problems = check_extra_values(config) + config.cross_section_problems()
     if isinstance(config.cluster, SelfManagedCluster):  # type: ignore[attr-defined]
         aws = getattr(config, "aws", None)
         problems += check_self_managed(

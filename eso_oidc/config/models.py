@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from eso_oidc.config.aws import AwsEnvironment
 from eso_oidc.config.environment import Environment
+from eso_oidc.config.gcp import GcpEnvironment
 
 ENVIRONMENT_MODELS: dict[str, type[Environment]] = {
     "aws": AwsEnvironment,
+    "gcp": GcpEnvironment,
 }

@@ -170,3 +170,80 @@ ObjectPrefix = Annotated[
     AfterValidator(_check_object_prefix),
     Field(json_schema_extra={"pattern": r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$"}),
 ]
+
+
+# Google Cloud project ids: 6 to 30 characters, lowercase letters, digits and hyphens, starting
+# with a letter and not ending with a hyphen. Legacy domain-scoped ids (`example.com:project`)
+# are not accepted.
+_GCP_PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+_GCP_PROJECT_NUMBER = r"^[1-9][0-9]{0,18}$"
+
+
+def _check_gcp_project_id(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        raise ValueError(f"{value!r} is a project number; use the project id, such as 'acme-prod'")
+    if not re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is not a Google Cloud project id (6 to 30 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'), such as 'acme-prod'"
+        )
+    return value
+
+
+GcpProjectId = Annotated[
+    StrictStr, AfterValidator(_check_gcp_project_id), Field(json_schema_extra={"pattern": _GCP_PROJECT_ID})
+]
+
+
+def _project_number_from_yaml(value: Any) -> Any:
+    # YAML reads an unquoted project number as an integer. Project numbers never start with 0, so
+    # the integer's decimal digits are the number itself.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_gcp_project_number(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        return value
+    if re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is a project id, but a project number is required here; use the number from "
+            f"`gcloud projects describe {value} --format='value(projectNumber)'`, or null to look it up"
+        )
+    raise ValueError(
+        f"{value!r} is not a Google Cloud project number (digits only, such as '123456789012'); "
+        "use the project's number, or null to look it up"
+    )
+
+
+GcpProjectNumber = Annotated[
+    StrictStr,
+    BeforeValidator(_project_number_from_yaml),
+    AfterValidator(_check_gcp_project_number),
+    Field(json_schema_extra={"pattern": _GCP_PROJECT_NUMBER}),
+]
+
+GkeClusterName = _pattern_type(
+    r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+    "a GKE cluster name (at most 40 lowercase letters, digits and '-', starting with a letter)",
+    "prod-gke",
+)
+
+GcpLocation = _pattern_type(
+    r"^[a-z]+-[a-z]+[0-9]+(-[a-z][a-z0-9]*)?$",
+    "a Google Cloud region or zone (a region for regional clusters, a zone for zonal ones)",
+    "europe-west1",
+)
+
+SecretManagerSecretId = _pattern_type(
+    r"^[a-zA-Z0-9_-]{1,255}$",
+    "a Secret Manager secret id (at most 255 letters, digits, '_' and '-')",
+    "db-password",
+)
+
+GcpServiceAccountId = _pattern_type(
+    r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$",
+    "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
+    "external-secrets",
+)
