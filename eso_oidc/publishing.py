@@ -51,3 +51,20 @@ def read_published_documents(cluster: SelfManagedCluster, environment_file: Path
         jwks_name=object_name(prefix, JWKS_PATH),
         jwks=document_text(jwks),
     )
+
+
+# The JWK members a Google workload identity pool provider accepts in `oidc.jwks_json`; it
+# supports RSA and EC keys only.
+GOOGLE_JWK_MEMBERS = ("kty", "alg", "use", "kid", "n", "e", "x", "y", "crv")
+GOOGLE_KEY_TYPES = ("RSA", "EC")
+
+
+def google_jwks_json(path: Path) -> str:
+    """Return the key set in `path` as the JSON a Google pool provider accepts: RSA and EC keys, known members."""
+    key_set = json.loads(path.read_text(encoding="utf-8"))
+    keys = [
+        {member: key[member] for member in GOOGLE_JWK_MEMBERS if member in key}
+        for key in key_set["keys"]
+        if key.get("kty") in GOOGLE_KEY_TYPES
+    ]
+    return json.dumps({"keys": keys}, sort_keys=True)

@@ -247,3 +247,11 @@ GcpServiceAccountId = _pattern_type(
     "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
     "external-secrets",
 )
+
+# Ids of workload identity pools and their providers: 4 to 32 characters; the prefix `gcp-` is
+# reserved by Google.
+GcpWorkloadIdentityPoolId = _pattern_type(
+    r"^(?!gcp-)[a-z0-9-]{4,32}$",
+    "a workload identity pool or provider id (4 to 32 lowercase letters, digits and '-', not starting with 'gcp-')",
+    "external-secrets",
+)

@@ -51,6 +51,9 @@ class GcpWorkloadIdentityConfig:
     cluster_project_number: str | None
     namespace: str
     service_account: str
+    # In direct mode, the principal to grant instead of the GKE one, such as a workload identity
+    # pool's subject for a self-managed cluster.
+    principal: str | None = None
 
 
 class GcpWorkloadIdentity(Construct):
@@ -87,6 +90,9 @@ class GcpWorkloadIdentity(Construct):
             )
             self.service_account_email = account.email
             reader = f"serviceAccount:{account.email}"
+        elif config.principal is not None:
+            self.principal = config.principal
+            reader = self.principal
         else:
             project_number = config.cluster_project_number
             if project_number is None:
