@@ -542,3 +542,209 @@ def test_example_documents_are_public_keys_only():
     for path in sorted((PROJECT_DIR / "config" / "discovery").glob("*/jwks.json")):
         for key in json.loads(path.read_text())["keys"]:
             assert not {"d", "p", "q", "dp", "dq", "qi", "oth"} & set(key), path
+
+
+# GCP: workload identity pool, Secret Manager access and publishing in Cloud Storage
+
+GCP_ISSUER = "https://storage.googleapis.com/acme-oidc-test/cluster-a"
+GCP_AUDIENCE = (
+    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/onprem/providers/kubernetes"
+)
+GCP_PRINCIPAL = (
+    "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/onprem/"
+    "subject/system:serviceaccount:eso:eso-reader"
+)
+
+GCP_ENVIRONMENT = """\
+cloud: gcp
+cluster:
+  type: self-managed
+  issuer_url: {issuer_url}
+  discovery:
+    openid_configuration: discovery/cluster-a/openid-configuration.json
+    jwks: discovery/cluster-a/jwks.json
+    publish: gcs
+    gcs: {{bucket: acme-oidc-test, location: EU, prefix: cluster-a}}
+  kubeconfig: {{path: ~/.kube/config, context: cluster-a}}
+gcp:
+  project_id: acme-prod
+{gcp_extra}  secrets: [db-password]
+  workload_identity_pool_id: onprem
+external_secrets:
+  namespace: eso
+  service_account: eso-reader
+  chart_version: {chart_version}
+"""
+
+
+def _write_gcp(
+    cluster: Cluster,
+    *,
+    issuer_url: str = GCP_ISSUER,
+    chart_version: str = "2.9.0",
+    gcp_extra: str = '  project_number: "123456789012"\n',
+) -> Path:
+    cluster.configuration = _openid_configuration(GCP_ISSUER)
+    cluster.write_documents()
+    path = cluster.config_dir / "cluster-a.yaml"
+    text = GCP_ENVIRONMENT.format(issuer_url=issuer_url, chart_version=chart_version, gcp_extra=gcp_extra)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _gcp_problems(cluster: Cluster, **settings: Any) -> list[Problem]:
+    path = _write_gcp(cluster, **settings)
+    with pytest.raises(ConfigError) as raised:
+        load_environments([path])
+    return raised.value.problems
+
+
+@pytest.fixture
+def gcp_stack(cluster, synth) -> dict[str, Any]:
+    return synth(_write_gcp(cluster))
+
+
+def _gcp_store(stack: dict[str, Any]) -> dict[str, Any]:
+    (store,) = json.loads(stack["resource"]["helm_release"]["external_secrets_stores"]["values"][0])["stores"]
+    return store
+
+
+def test_gcp_pool_provider_trusts_issuer(gcp_stack, cluster):
+    (provider,) = gcp_stack["resource"]["google_iam_workload_identity_pool_provider"].values()
+
+    assert provider["workload_identity_pool_provider_id"] == "kubernetes"
+    assert provider["oidc"]["issuer_uri"] == GCP_ISSUER
+    assert provider["attribute_mapping"] == {"google.subject": "assertion.sub"}
+    assert provider["attribute_condition"] == "assertion.sub == 'system:serviceaccount:eso:eso-reader'"
+    assert json.loads(provider["oidc"]["jwks_json"]) == cluster.key_set
+
+
+def test_gcp_audience_agrees_everywhere(gcp_stack):
+    (provider,) = gcp_stack["resource"]["google_iam_workload_identity_pool_provider"].values()
+    federation = _gcp_store(gcp_stack)["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentityFederation"]
+
+    assert provider["oidc"]["allowed_audiences"] == [GCP_AUDIENCE]
+    assert federation["audience"] == GCP_AUDIENCE
+    assert gcp_stack["output"]["audience"]["value"] == GCP_AUDIENCE
+
+
+def test_gcp_store_uses_service_account_ref(gcp_stack):
+    store = _gcp_store(gcp_stack)
+
+    assert store["apiVersion"] == "external-secrets.io/v1"
+    assert store["spec"]["provider"]["gcpsm"]["projectID"] == "acme-prod"
+    assert store["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentityFederation"]["serviceAccountRef"] == {
+        "name": "eso-reader",
+        "namespace": "eso",
+    }
+
+
+def test_gcp_accessor_granted_to_pool_principal(gcp_stack):
+    (member,) = gcp_stack["resource"]["google_secret_manager_secret_iam_member"].values()
+
+    assert member["member"] == GCP_PRINCIPAL
+    assert member["role"] == "roles/secretmanager.secretAccessor"
+    assert member["secret_id"] == "db-password"
+    assert gcp_stack["output"]["principal"]["value"] == GCP_PRINCIPAL
+
+
+def test_gcp_needs_no_annotation_or_gke_lookup(gcp_stack):
+    values = json.loads(gcp_stack["resource"]["helm_release"]["external_secrets_operator"]["values"][0])
+
+    assert values["serviceAccount"]["annotations"] == {}
+    assert "google_container_cluster" not in gcp_stack.get("data", {})
+
+
+def test_gcp_project_number_looked_up(cluster, synth):
+    stack = synth(_write_gcp(cluster, gcp_extra=""))
+
+    (provider,) = stack["resource"]["google_iam_workload_identity_pool_provider"].values()
+    number = "${data.google_project.workload_identity_pool_project.number}"
+    assert provider["oidc"]["allowed_audiences"] == [GCP_AUDIENCE.replace("123456789012", number)]
+    assert stack["data"]["google_project"]["workload_identity_pool_project"]["project_id"] == "acme-prod"
+
+
+def test_gcs_objects_keys_and_content_type(gcp_stack, cluster):
+    objects = gcp_stack["resource"]["google_storage_bucket_object"]
+
+    assert sorted(item["name"] for item in objects.values()) == [
+        "cluster-a/.well-known/openid-configuration",
+        "cluster-a/openid/v1/jwks",
+    ]
+    for item in objects.values():
+        assert item["content_type"] == "application/json"
+    by_name = {item["name"]: json.loads(item["content"]) for item in objects.values()}
+    assert by_name["cluster-a/openid/v1/jwks"] == cluster.key_set
+
+
+def test_gcs_bucket_uniform_and_public_read(gcp_stack):
+    (bucket,) = gcp_stack["resource"]["google_storage_bucket"].values()
+    (member,) = gcp_stack["resource"]["google_storage_bucket_iam_member"].values()
+
+    assert bucket["name"] == "acme-oidc-test"
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "inherited"
+    assert member["member"] == "allUsers"
+    assert member["role"] == "roles/storage.legacyObjectReader"
+
+
+def test_gcp_kube_apiserver_flags_output(gcp_stack):
+    assert gcp_stack["output"]["kube_apiserver_flags"]["value"] == [
+        f"--service-account-issuer={GCP_ISSUER}",
+        f"--service-account-jwks-uri={GCP_ISSUER}/openid/v1/jwks",
+    ]
+
+
+@pytest.mark.parametrize("version", ["0.20.1", "0.15.1"])
+def test_gcp_old_chart_rejected(cluster, version):
+    problem = _only_problem(_gcp_problems(cluster, chart_version=version))
+
+    assert problem.field == "external_secrets.chart_version"
+    assert problem.message == (
+        f"{version!r} is too old for a self-managed cluster on cloud: gcp, whose store authenticates with "
+        "workloadIdentityFederation, which works from chart 0.20.2 on; pin 0.20.2 or later"
+    )
+
+
+def test_gcp_chart_0_20_2_accepted(cluster):
+    (environment,) = load_environments([_write_gcp(cluster, chart_version="0.20.2")])
+
+    assert environment.config.external_secrets.chart_version == "0.20.2"
+
+
+def test_gcp_service_account_mode_rejected(cluster):
+    problem = _only_problem(_gcp_problems(cluster, gcp_extra="  mode: service_account\n"))
+
+    assert problem.field == "gcp.mode"
+    assert problem.message.startswith("a self-managed cluster reads Secret Manager in direct mode only")
+
+
+def test_gcs_issuer_url_must_be_bucket_url(cluster):
+    problems = _gcp_problems(cluster, issuer_url="https://storage.googleapis.com/other-bucket/cluster-a")
+
+    issuer_problems = [problem for problem in problems if problem.field == "cluster.issuer_url"]
+    assert len(issuer_problems) == 1
+    assert issuer_problems[0].message == (
+        "'https://storage.googleapis.com/other-bucket/cluster-a' is not where bucket 'acme-oidc-test' "
+        f"serves the documents; expected '{GCP_ISSUER}'"
+    )
+
+
+def test_pool_settings_rejected_for_gke(write_environment):
+    path = write_environment(
+        """\
+        cloud: gcp
+        cluster: {name: dev-gke, location: europe-west1}
+        gcp:
+          project_id: acme-dev
+          project_number: "412345678901"
+          workload_identity_pool_id: onprem
+        """
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments([path])
+
+    problem = _only_problem(raised.value.problems)
+    assert problem.field == "gcp.workload_identity_pool_id"
+    assert problem.message == "is only used with a self-managed cluster; remove it"
