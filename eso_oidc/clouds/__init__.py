@@ -13,6 +13,7 @@ from eso_oidc.config.common import Kubeconfig
 
 CLOUD_MODULES = {
     "aws": "eso_oidc.clouds.aws",
+    "azure": "eso_oidc.clouds.azure",
     "gcp": "eso_oidc.clouds.gcp",
 }
 

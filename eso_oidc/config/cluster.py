@@ -10,11 +10,12 @@ from pydantic import Field, StrictStr, model_validator
 
 from eso_oidc.config.common import Kubeconfig, Settings
 from eso_oidc.config.types import (
-    AzureResourceGroupName,
-    CloudLocation,
+    AzureLocation,
     GcsBucketName,
+    GcsLocation,
     IssuerUrl,
     ObjectPrefix,
+    ResourceGroupName,
     S3BucketName,
     StorageAccountName,
 )
@@ -50,10 +51,10 @@ class AzureBlobPublishing(Settings):
     """A storage account created to serve the discovery documents as a static website (container `$web`)."""
 
     storage_account_name: StorageAccountName = Field(description="Name of the storage account to create.")
-    resource_group_name: AzureResourceGroupName = Field(
+    resource_group_name: ResourceGroupName = Field(
         description="Existing resource group the storage account is created in."
     )
-    location: CloudLocation = Field(description="Azure region of the storage account, such as `westeurope`.")
+    location: AzureLocation = Field(description="Azure region of the storage account, such as `westeurope`.")
     prefix: ObjectPrefix | None = Field(
         default=None,
         description="Blob name prefix of the two documents in `$web`, such as `cluster-a`. When unset, they "
@@ -91,7 +92,7 @@ class GcsPublishing(Settings):
     """A Cloud Storage bucket created to serve the discovery documents."""
 
     bucket: GcsBucketName = Field(description="Name of the bucket to create.")
-    location: CloudLocation = Field(description="Location of the bucket, such as `EU` or `europe-west3`.")
+    location: GcsLocation = Field(description="Location of the bucket, such as `EU` or `europe-west3`.")
     prefix: ObjectPrefix | None = Field(
         default=None,
         description="Object name prefix of the two documents, such as `cluster-a`. When unset, they sit at "

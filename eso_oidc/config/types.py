@@ -137,17 +137,11 @@ StorageAccountName = _pattern_type(
     "oidcacme",
 )
 
-AzureResourceGroupName = _pattern_type(
-    r"^[-\w.()]{0,89}[-\w()]$",
-    "an Azure resource group name (at most 90 letters, digits, '_', '-', '.', '(' and ')', not ending with '.')",
-    "oidc-discovery",
-)
-
-# Azure regions (`westeurope`) and Cloud Storage locations (`europe-west3`, the multi-region `EU`).
-CloudLocation = _pattern_type(
+# Cloud Storage locations: a region (`europe-west3`), a dual-region (`EUR4`) or a multi-region (`EU`).
+GcsLocation = _pattern_type(
     r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
-    "a location name",
-    "westeurope",
+    "a Cloud Storage location (a region, dual-region or multi-region)",
+    "EU",
 )
 
 
@@ -255,3 +249,105 @@ GcpWorkloadIdentityPoolId = _pattern_type(
     "a workload identity pool or provider id (4 to 32 lowercase letters, digits and '-', not starting with 'gcp-')",
     "external-secrets",
 )
+
+
+# Azure. Names follow the documented naming rules of each resource type, and Azure Resource
+# Manager checks them again when Terraform applies.
+
+AzureGuid = _pattern_type(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a GUID (8-4-4-4-12 hexadecimal digits, as `az account show` prints it)",
+    "00000000-0000-0000-0000-000000000000",
+)
+
+AzureLocation = _pattern_type(
+    r"^[a-z][a-z0-9]*$",
+    "an Azure location name (lowercase letters and digits without spaces, as `az account list-locations` "
+    "prints in `name`)",
+    "germanywestcentral",
+)
+
+ResourceGroupName = _pattern_type(
+    r"^[-a-zA-Z0-9_.()]{0,89}[-a-zA-Z0-9_()]$",
+    "a resource group name (at most 90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.')",
+    "rg-platform",
+)
+
+AksClusterName = _pattern_type(
+    r"^[a-zA-Z0-9]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9])?$",
+    "an AKS cluster name (at most 63 letters, digits, '-' and '_', starting and ending with a letter or digit)",
+    "prod-aks",
+)
+
+UserAssignedIdentityName = _pattern_type(
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$",
+    "a managed identity name (3 to 128 letters, digits, '-' and '_', starting with a letter or digit)",
+    "external-secrets",
+)
+
+FederatedCredentialName = _pattern_type(
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,119}$",
+    "a federated identity credential name (3 to 120 letters, digits, '-' and '_', starting with a letter or digit)",
+    "kubernetes",
+)
+
+KeyVaultName = _pattern_type(
+    r"^[a-zA-Z](?!.*--)[-a-zA-Z0-9]{1,22}[a-zA-Z0-9]$",
+    "a Key Vault name (3 to 24 letters, digits and single '-', starting with a letter and ending with a "
+    "letter or digit)",
+    "kv-platform-prod",
+)
+
+_KEY_VAULT_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/resourceGroups/(?P<resource_group>[-\w.()]{1,90})"
+    r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[a-z](?!.*--)[-a-z0-9]{1,22}[a-z0-9])",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _check_key_vault_id(value: str) -> str:
+    """Check a Key Vault resource id and return it with its fixed segments in Azure's own case.
+
+    Azure resource ids are case-insensitive, and some tools print `resourcegroups` in lowercase.
+    """
+    match = _KEY_VAULT_ID.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a Key Vault resource id (`az keyvault show --query id`), such as "
+            "'/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-platform/providers/"
+            "Microsoft.KeyVault/vaults/kv-platform-prod'"
+        )
+    return (
+        f"/subscriptions/{match['subscription']}/resourceGroups/{match['resource_group']}"
+        f"/providers/Microsoft.KeyVault/vaults/{match['name']}"
+    )
+
+
+KeyVaultId = Annotated[
+    StrictStr,
+    AfterValidator(_check_key_vault_id),
+    Field(
+        json_schema_extra={
+            "pattern": r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+/providers/[Mm]icrosoft\.[Kk]ey[Vv]ault/vaults/[^/]+$"
+        }
+    ),
+]
+
+
+def _check_aks_issuer_url(value: str) -> str:
+    if not value.endswith("/"):
+        raise ValueError(
+            f"{value!r} does not end with '/'; AKS issuers always do, and Entra ID compares the "
+            f"federated credential's issuer with the token's `iss` byte for byte (AADSTS70021 when they "
+            f"differ): write {value + '/'!r}, or leave issuer_url out to use the cluster's own"
+        )
+    return value
+
+
+AksIssuerUrl = Annotated[
+    StrictStr,
+    AfterValidator(_check_issuer_url),
+    AfterValidator(_check_aks_issuer_url),
+    Field(json_schema_extra={"pattern": r"^https://[^/?#\s][^?#\s]*/$"}),
+]
