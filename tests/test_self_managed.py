@@ -748,3 +748,119 @@ def test_pool_settings_rejected_for_gke(write_environment):
     problem = _only_problem(raised.value.problems)
     assert problem.field == "gcp.workload_identity_pool_id"
     assert problem.message == "is only used with a self-managed cluster; remove it"
+
+
+# Azure: federated credential, Key Vault store and publishing on a static website
+
+AZURE_ISSUER = "https://acmeoidctest.z13.web.core.windows.net/cluster-a"
+
+AZURE_ENVIRONMENT = """\
+cloud: azure
+cluster:
+  type: self-managed
+  issuer_url: {issuer_url}
+  discovery:
+    openid_configuration: discovery/cluster-a/openid-configuration.json
+    jwks: discovery/cluster-a/jwks.json
+    publish: azure_blob
+    azure_blob:
+      storage_account_name: acmeoidctest
+      resource_group_name: rg-oidc
+      location: westeurope
+      prefix: cluster-a
+  kubeconfig: {{path: ~/.kube/config, context: cluster-a}}
+azure:
+  subscription_id: 3f2b8c1e-7d4a-4b6e-9c05-2a1d8e7f6b34
+  location: westeurope
+  identity: {{resource_group: rg-eso}}
+  key_vault: {{name: kv-onprem, resource_group: rg-eso}}
+"""
+
+
+def _write_azure(cluster: Cluster, *, issuer_url: str = AZURE_ISSUER) -> Path:
+    cluster.configuration = _openid_configuration(issuer_url)
+    cluster.write_documents()
+    path = cluster.config_dir / "cluster-a.yaml"
+    path.write_text(AZURE_ENVIRONMENT.format(issuer_url=issuer_url), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def azure_stack(cluster, synth) -> dict[str, Any]:
+    return synth(_write_azure(cluster))
+
+
+def test_azure_credential_trusts_issuer(azure_stack):
+    (credential,) = azure_stack["resource"]["azurerm_federated_identity_credential"].values()
+
+    assert credential["issuer"] == AZURE_ISSUER
+    assert credential["subject"] == "system:serviceaccount:external-secrets:external-secrets"
+    assert credential["audience"] == ["api://AzureADTokenExchange"]
+
+
+def test_azure_store_needs_no_webhook(azure_stack):
+    operator_values = json.loads(azure_stack["resource"]["helm_release"]["external_secrets_operator"]["values"][0])
+    (store,) = json.loads(azure_stack["resource"]["helm_release"]["external_secrets_stores"]["values"][0])["stores"]
+
+    assert "podLabels" not in operator_values
+    assert store["spec"]["provider"]["azurekv"]["authType"] == "WorkloadIdentity"
+    assert store["spec"]["provider"]["azurekv"]["serviceAccountRef"] == {
+        "name": "external-secrets",
+        "namespace": "external-secrets",
+    }
+    assert "azurerm_kubernetes_cluster" not in azure_stack.get("data", {})
+
+
+def test_azure_blobs_keys_and_content_type(azure_stack, cluster):
+    blobs = azure_stack["resource"]["azurerm_storage_blob"]
+
+    assert sorted(blob["name"] for blob in blobs.values()) == [
+        "cluster-a/.well-known/openid-configuration",
+        "cluster-a/openid/v1/jwks",
+    ]
+    for blob in blobs.values():
+        assert blob["storage_container_name"] == "$web"
+        assert blob["content_type"] == "application/json"
+        assert blob["depends_on"] == ["azurerm_storage_account_static_website.discovery_hosting_static_website"]
+    by_name = {blob["name"]: json.loads(blob["source_content"]) for blob in blobs.values()}
+    assert by_name["cluster-a/.well-known/openid-configuration"] == cluster.configuration
+
+
+def test_azure_account_checks_web_endpoint(azure_stack):
+    account = azure_stack["resource"]["azurerm_storage_account"]["discovery_hosting_storage_account"]
+    (condition,) = account["lifecycle"]["postcondition"]
+
+    assert account["name"] == "acmeoidctest"
+    assert account["allow_nested_items_to_be_public"] is False
+    assert condition["condition"] == '${self.primary_web_endpoint == "https://acmeoidctest.z13.web.core.windows.net/"}'
+    assert "az storage account show --name acmeoidctest --query primaryEndpoints.web" in condition["error_message"]
+
+
+def test_azure_kube_apiserver_flags_output(azure_stack):
+    assert azure_stack["output"]["kube_apiserver_flags"]["value"] == [
+        f"--service-account-issuer={AZURE_ISSUER}",
+        f"--service-account-jwks-uri={AZURE_ISSUER}/openid/v1/jwks",
+    ]
+
+
+@pytest.mark.parametrize(
+    "issuer_url",
+    [
+        "https://otheraccount.z13.web.core.windows.net/cluster-a",
+        "https://acmeoidctest.blob.core.windows.net/cluster-a",
+        "https://acmeoidctest.z13.web.core.windows.net/cluster-b",
+    ],
+)
+def test_azure_issuer_url_must_be_web_endpoint(cluster, issuer_url):
+    path = _write_azure(cluster, issuer_url=issuer_url)
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments([path])
+
+    problem = _only_problem(raised.value.problems)
+    assert problem.field == "cluster.issuer_url"
+    assert problem.message == (
+        f"{issuer_url!r} is not the static website endpoint of storage account 'acmeoidctest' plus prefix; "
+        "expected 'https://acmeoidctest.zNN.web.core.windows.net/cluster-a', where zNN is the zone Azure gave "
+        "the account (`az storage account show --query primaryEndpoints.web`)"
+    )
