@@ -100,7 +100,7 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
 def _publish_in_blob_storage(
     stack: TerraformStack, environment: EnvironmentFile, cluster: SelfManagedCluster, config: AzureEnvironment
 ) -> str:
-    """Create the storage account that serves the discovery documents; return its web endpoint."""
+    """Create the storage account that serves the discovery documents, and return its web endpoint."""
     blob = cluster.discovery.azure_blob
     assert blob is not None
     hosting = AzureBlobDiscoveryHosting(

@@ -37,8 +37,8 @@ class AzureBlobDiscoveryHosting(Construct):
 
     The website endpoint serves `$web` to anyone, while blob public access stays disabled, so the
     account's other containers remain private. Azure assigns the zone of the web endpoint
-    (`z6` in `https://NAME.z6.web.core.windows.net/`) when it creates the account; a postcondition
-    stops the apply when it differs from the one in the issuer URL.
+    (`z6` in `https://NAME.z6.web.core.windows.net/`) when it creates the account. A postcondition
+    stops the apply when that zone differs from the one in the issuer URL.
     """
 
     def __init__(self, scope: Construct, id_: str, *, config: AzureBlobDiscoveryHostingConfig) -> None:

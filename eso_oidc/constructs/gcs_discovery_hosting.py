@@ -30,8 +30,7 @@ class GcsDiscoveryHosting(Construct):
     """A bucket with uniform bucket-level access whose objects `allUsers` may read.
 
     Uniform access disables object ACLs, so the public read is one bucket-level grant and covers
-    every object in the bucket. The bucket therefore holds the two documents only: keep anything
-    else out of it.
+    every object in the bucket. The bucket must therefore contain the two documents only.
     """
 
     def __init__(self, scope: Construct, id_: str, *, config: GcsDiscoveryHostingConfig) -> None:
