@@ -326,7 +326,7 @@ def test_identity_label_override_rejected(write_environment):
     )
 
     assert problems(path) == [
-        "external_secrets.values.podLabels.azure.workload.identity/use: identity labels are set by eso-oidc; remove it"
+        "external_secrets.values.podLabels[\"azure.workload.identity/use\"]: identity labels are set by eso-oidc; remove it"
     ]
 
 

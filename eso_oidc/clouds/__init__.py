@@ -20,7 +20,7 @@ CLOUD_MODULES = {
 
 @dataclass(frozen=True)
 class CloudWiring:
-    """What a cloud module hands back to the stack.
+    """The results of a cloud module's `build`, which the stack passes on to Helm and to the outputs.
 
     `kubernetes` holds the arguments of the Helm provider's `kubernetes` block; `outputs` maps
     output names to values, which may be Terraform references.

@@ -86,18 +86,30 @@ def _gke_lookup(stack: TerraformStack, cluster: GkeCluster, project_id: str) -> 
             postcondition=[
                 Postcondition(
                     condition=enabled,
-                    error_message=f"Workload Identity Federation for GKE is not enabled on cluster {cluster.name}; "
-                    f"enable it with: gcloud container clusters update {cluster.name} --location={cluster.location} "
-                    f"--project={project_id} --workload-pool={pool}",
+                    error_message=_workload_pool_missing_message(cluster, project_id, pool),
                 )
             ]
         ),
     )
 
 
+def _workload_pool_missing_message(cluster: GkeCluster, project_id: str, pool: str) -> str:
+    # Terraform's own messages are full sentences, so this one is too.
+    command = (
+        f"gcloud container clusters update {cluster.name} --location={cluster.location} "
+        f"--project={project_id} --workload-pool={pool}"
+    )
+    return (
+        f"Cluster {cluster.name} has no workload pool {pool}, so Workload Identity Federation for GKE "
+        f"is off. Run `{command}` to turn it on."
+    )
+
+
 def _gke_connection(gke: DataGoogleContainerCluster) -> dict[str, Any]:
     # A short-lived token from gke-gcloud-auth-plugin on every run, so that none is stored in the
     # state. The flag makes it use Application Default Credentials, as the google provider does.
+    # NOTE: `endpoint` is the control plane's IP address; a cluster reachable only through its
+    # DNS-based endpoint needs cluster.kubeconfig.
     return {
         "host": f"https://{gke.endpoint}",
         "cluster_ca_certificate": Fn.base64decode(gke.master_auth.get(0).cluster_ca_certificate),

@@ -72,8 +72,9 @@ class KeyVault(Settings):
     )
     access: Literal["rbac", "access_policy"] = Field(
         default="rbac",
-        description="Permission model of the vault: `rbac` assigns the role Key Vault Secrets User on the vault; "
-        "`access_policy` adds an access policy with Get on secrets.",
+        description="Permission model of the vault: `rbac` assigns the role Key Vault Secrets User on the vault, "
+        "which also lets ESO list secrets (`dataFrom.find`). `access_policy` adds an access policy with Get on "
+        "secrets only, so ESO can read secrets by name but not list them.",
     )
     certificates: StrictBool = Field(
         default=False,

@@ -71,7 +71,7 @@ def _no_duplicate_names(secrets: list[str]) -> list[str]:
 class GcpSettings(Settings):
     """The Google Cloud project, the identity ESO reads as, and what it may read."""
 
-    project_id: GcpProjectId = Field(description="Project that holds the secrets; also the provider's project.")
+    project_id: GcpProjectId = Field(description="Project that contains the secrets; also the provider's project.")
     project_number: GcpProjectNumber | None = Field(
         default=None,
         description="Number of gcp.project_id, used in the direct-mode principal, whose pool must be named by "
@@ -127,45 +127,47 @@ class GcpEnvironment(Environment):
         return self.gcp.project_number
 
     def cross_section_problems(self) -> list[tuple[FieldPath, str]]:
-        """Return settings that the chosen mode or cluster does not use, and unsupported clusters."""
-        problems: list[tuple[FieldPath, str]] = []
-        gcp = self.gcp
+        """Return the settings that the chosen mode or cluster leaves unused, and unsupported combinations."""
         if isinstance(self.cluster, SelfManagedCluster):
             return self._self_managed_problems()
+        problems = self._pool_setting_problems()
+        if self.gcp.mode == SERVICE_ACCOUNT:
+            return problems + self._service_account_mode_problems(self.cluster)
+        return problems + self._direct_mode_problems(self.cluster)
+
+    def _pool_setting_problems(self) -> list[tuple[FieldPath, str]]:
+        problems: list[tuple[FieldPath, str]] = []
         for setting in ("workload_identity_pool_id", "workload_identity_pool_provider_id"):
-            if setting in gcp.model_fields_set:
+            if setting in self.gcp.model_fields_set:
                 problems.append((("gcp", setting), "is only used with a self-managed cluster; remove it"))
-        cluster = self.cluster
-        if gcp.mode == SERVICE_ACCOUNT:
-            for owner, setting in ((gcp, ("gcp", "project_number")), (cluster, ("cluster", "project_number"))):
-                if owner.project_number is not None:
-                    problems.append(
-                        (
-                            setting,
-                            "is only used with gcp.mode: direct, because impersonating a Google service account "
-                            "needs no project number; remove it",
-                        )
-                    )
-            return problems
-        if "service_account_id" in gcp.model_fields_set:
-            problems.append(
-                (("gcp", "service_account_id"), "is only used with gcp.mode: service_account; set that mode or remove this setting")
-            )
+        return problems
+
+    def _service_account_mode_problems(self, cluster: GkeCluster) -> list[tuple[FieldPath, str]]:
+        message = (
+            "is only used with gcp.mode: direct, because impersonating a Google service account needs no "
+            "project number; remove it"
+        )
+        problems: list[tuple[FieldPath, str]] = []
+        if self.gcp.project_number is not None:
+            problems.append((("gcp", "project_number"), message))
+        if cluster.project_number is not None:
+            problems.append((("cluster", "project_number"), message))
+        return problems
+
+    def _direct_mode_problems(self, cluster: GkeCluster) -> list[tuple[FieldPath, str]]:
+        problems: list[tuple[FieldPath, str]] = []
+        if "service_account_id" in self.gcp.model_fields_set:
+            message = "is only used with gcp.mode: service_account; set that mode or remove this setting"
+            problems.append((("gcp", "service_account_id"), message))
         if cluster.project_number is not None and cluster.project_id is None:
-            problems.append(
-                (
-                    ("cluster", "project_number"),
-                    "is only used with cluster.project_id; set that too, or move the number to gcp.project_number",
-                )
+            message = "is only used with cluster.project_id; set that too, or move the number to gcp.project_number"
+            problems.append((("cluster", "project_number"), message))
+        if cluster.project_id is not None and self.gcp.project_number is not None:
+            message = (
+                "is not used when cluster.project_id is set, because the principal needs the number of the "
+                "cluster's project; move it to cluster.project_number or remove it"
             )
-        if cluster.project_id is not None and gcp.project_number is not None:
-            problems.append(
-                (
-                    ("gcp", "project_number"),
-                    "is not used when cluster.project_id is set, because the principal needs the number of the "
-                    "cluster's project; move it to cluster.project_number or remove it",
-                )
-            )
+            problems.append((("gcp", "project_number"), message))
         return problems
 
     def _self_managed_problems(self) -> list[tuple[FieldPath, str]]:

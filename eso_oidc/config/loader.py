@@ -158,7 +158,6 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
     kind = detail["type"]
     value = detail.get("input")
     if kind == "extra_forbidden":
-        parent = format_field_path(field_path[:-1]) or "the environment file"
         key = field_path[-1]
         allowed = _allowed_keys(model, field_path[:-1])
         hint = ""
@@ -167,6 +166,9 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
             hint = f"; did you mean `{close[0]}`?"
         elif allowed:
             hint = f"; allowed: {', '.join(allowed)}"
+        parent = format_field_path(field_path[:-1])
+        if not parent:
+            return f"`{key}` is not a top-level setting{hint}"
         return f"`{key}` is not a setting of `{parent}`{hint}"
     if kind == "missing":
         return "required setting is missing"

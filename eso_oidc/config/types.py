@@ -114,143 +114,6 @@ def _dict_keys_are_strings(value: Any) -> Any:
 Tags = Annotated[dict[StrictStr, StrictStr], BeforeValidator(_dict_keys_are_strings)]
 
 
-# S3 bucket names as the S3 rules give them, minus dots: a dotted name does not match the
-# certificate of `*.s3.REGION.amazonaws.com`, so the issuer URL would fail TLS verification.
-S3BucketName = _pattern_type(
-    r"^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3|--table-s3)$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
-    "an S3 bucket name without dots (3 to 63 lowercase letters, digits and '-', starting and ending "
-    "with a letter or digit, no reserved prefix or suffix such as 'xn--' or '-s3alias'; a dot would "
-    "break the TLS certificate match of the issuer URL)",
-    "oidc-acme",
-)
-
-GcsBucketName = _pattern_type(
-    r"^(?!goog)(?!.*google)[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
-    "a Cloud Storage bucket name without dots (3 to 63 lowercase letters, digits, '-' and '_', "
-    "starting and ending with a letter or digit, not starting with 'goog' or containing 'google')",
-    "oidc-acme",
-)
-
-StorageAccountName = _pattern_type(
-    r"^[a-z0-9]{3,24}$",
-    "an Azure storage account name (3 to 24 lowercase letters and digits)",
-    "oidcacme",
-)
-
-# Cloud Storage locations: a region (`europe-west3`), a dual-region (`EUR4`) or a multi-region (`EU`).
-GcsLocation = _pattern_type(
-    r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
-    "a Cloud Storage location (a region, dual-region or multi-region)",
-    "EU",
-)
-
-
-def _check_object_prefix(value: str) -> str:
-    if value.startswith("/") or value.endswith("/"):
-        raise ValueError(f"{value!r} starts or ends with '/'; write it without, such as {value.strip('/')!r}")
-    for segment in value.split("/"):
-        if segment in ("", ".", ".."):
-            raise ValueError(f"{value!r} contains an empty, '.' or '..' path segment; use plain names such as 'cluster-a'")
-        if not re.fullmatch(r"[A-Za-z0-9._~-]+", segment):
-            raise ValueError(
-                f"{value!r} contains characters that would need URL encoding; use letters, digits, "
-                "'.', '_', '~', '-' and '/' between segments, such as 'cluster-a'"
-            )
-    return value
-
-
-ObjectPrefix = Annotated[
-    StrictStr,
-    AfterValidator(_check_object_prefix),
-    Field(json_schema_extra={"pattern": r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$"}),
-]
-
-
-# Google Cloud project ids: 6 to 30 characters, lowercase letters, digits and hyphens, starting
-# with a letter and not ending with a hyphen. Legacy domain-scoped ids (`example.com:project`)
-# are not accepted.
-_GCP_PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
-_GCP_PROJECT_NUMBER = r"^[1-9][0-9]{0,18}$"
-
-
-def _check_gcp_project_id(value: str) -> str:
-    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
-        raise ValueError(f"{value!r} is a project number; use the project id, such as 'acme-prod'")
-    if not re.fullmatch(_GCP_PROJECT_ID, value):
-        raise ValueError(
-            f"{value!r} is not a Google Cloud project id (6 to 30 lowercase letters, digits and '-', "
-            "starting with a letter and not ending with '-'), such as 'acme-prod'"
-        )
-    return value
-
-
-GcpProjectId = Annotated[
-    StrictStr, AfterValidator(_check_gcp_project_id), Field(json_schema_extra={"pattern": _GCP_PROJECT_ID})
-]
-
-
-def _project_number_from_yaml(value: Any) -> Any:
-    # YAML reads an unquoted project number as an integer. Project numbers never start with 0, so
-    # the integer's decimal digits are the number itself.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _check_gcp_project_number(value: str) -> str:
-    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
-        return value
-    if re.fullmatch(_GCP_PROJECT_ID, value):
-        raise ValueError(
-            f"{value!r} is a project id, but a project number is required here; use the number from "
-            f"`gcloud projects describe {value} --format='value(projectNumber)'`, or null to look it up"
-        )
-    raise ValueError(
-        f"{value!r} is not a Google Cloud project number (digits only, such as '123456789012'); "
-        "use the project's number, or null to look it up"
-    )
-
-
-GcpProjectNumber = Annotated[
-    StrictStr,
-    BeforeValidator(_project_number_from_yaml),
-    AfterValidator(_check_gcp_project_number),
-    Field(json_schema_extra={"pattern": _GCP_PROJECT_NUMBER}),
-]
-
-GkeClusterName = _pattern_type(
-    r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
-    "a GKE cluster name (at most 40 lowercase letters, digits and '-', starting with a letter)",
-    "prod-gke",
-)
-
-GcpLocation = _pattern_type(
-    r"^[a-z]+-[a-z]+[0-9]+(-[a-z][a-z0-9]*)?$",
-    "a Google Cloud region or zone (a region for regional clusters, a zone for zonal ones)",
-    "europe-west1",
-)
-
-SecretManagerSecretId = _pattern_type(
-    r"^[a-zA-Z0-9_-]{1,255}$",
-    "a Secret Manager secret id (at most 255 letters, digits, '_' and '-')",
-    "db-password",
-)
-
-GcpServiceAccountId = _pattern_type(
-    r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$",
-    "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
-    "external-secrets",
-)
-
-# Ids of workload identity pools and their providers: 4 to 32 characters; the prefix `gcp-` is
-# reserved by Google.
-GcpWorkloadIdentityPoolId = _pattern_type(
-    r"^(?!gcp-)[a-z0-9-]{4,32}$",
-    "a workload identity pool or provider id (4 to 32 lowercase letters, digits and '-', not starting with 'gcp-')",
-    "external-secrets",
-)
-
-
 # Azure. Names follow the documented naming rules of each resource type, and Azure Resource
 # Manager checks them again when Terraform applies.
 
@@ -351,3 +214,143 @@ AksIssuerUrl = Annotated[
     AfterValidator(_check_aks_issuer_url),
     Field(json_schema_extra={"pattern": r"^https://[^/?#\s][^?#\s]*/$"}),
 ]
+
+
+# Google Cloud project ids: 6 to 30 characters, lowercase letters, digits and hyphens, starting
+# with a letter and not ending with a hyphen. Legacy domain-scoped ids (`example.com:project`)
+# are not accepted.
+_GCP_PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+_GCP_PROJECT_NUMBER = r"^[1-9][0-9]{0,18}$"
+
+
+def _check_gcp_project_id(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        raise ValueError(f"{value!r} is a project number; use the project id, such as 'acme-prod'")
+    if not re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is not a Google Cloud project id (6 to 30 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'), such as 'acme-prod'"
+        )
+    return value
+
+
+GcpProjectId = Annotated[
+    StrictStr, AfterValidator(_check_gcp_project_id), Field(json_schema_extra={"pattern": _GCP_PROJECT_ID})
+]
+
+
+def _project_number_from_yaml(value: Any) -> Any:
+    # YAML reads an unquoted project number as an integer. Project numbers never start with 0, so
+    # the integer's decimal digits are the number itself.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_gcp_project_number(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        return value
+    if re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is a project id, but a project number is required here; use the number from "
+            f"`gcloud projects describe {value} --format='value(projectNumber)'`, or null to look it up"
+        )
+    raise ValueError(
+        f"{value!r} is not a Google Cloud project number (digits only, such as '123456789012'); "
+        "use the project's number, or null to look it up"
+    )
+
+
+GcpProjectNumber = Annotated[
+    StrictStr,
+    BeforeValidator(_project_number_from_yaml),
+    AfterValidator(_check_gcp_project_number),
+    Field(json_schema_extra={"pattern": _GCP_PROJECT_NUMBER}),
+]
+
+GkeClusterName = _pattern_type(
+    r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+    "a GKE cluster name (at most 40 lowercase letters, digits and '-', starting with a letter)",
+    "prod-gke",
+)
+
+GcpLocation = _pattern_type(
+    r"^[a-z]+-[a-z]+[0-9]+(-[a-z][a-z0-9]*)?$",
+    "a Google Cloud region or zone (a region for regional clusters, a zone for zonal ones)",
+    "europe-west1",
+)
+
+SecretManagerSecretId = _pattern_type(
+    r"^[a-zA-Z0-9_-]{1,255}$",
+    "a Secret Manager secret id (at most 255 letters, digits, '_' and '-')",
+    "db-password",
+)
+
+GcpServiceAccountId = _pattern_type(
+    r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$",
+    "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
+    "external-secrets",
+)
+
+
+# Self-managed clusters: publishing targets of the discovery documents.
+
+# S3 bucket names as the S3 rules give them, minus dots: a dotted name does not match the
+# certificate of `*.s3.REGION.amazonaws.com`, so the issuer URL would fail TLS verification.
+S3BucketName = _pattern_type(
+    r"^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3|--table-s3)$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+    "an S3 bucket name without dots (3 to 63 lowercase letters, digits and '-', starting and ending "
+    "with a letter or digit, no reserved prefix or suffix such as 'xn--' or '-s3alias'; a dot would "
+    "break the TLS certificate match of the issuer URL)",
+    "oidc-acme",
+)
+
+GcsBucketName = _pattern_type(
+    r"^(?!goog)(?!.*google)[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
+    "a Cloud Storage bucket name without dots (3 to 63 lowercase letters, digits, '-' and '_', "
+    "starting and ending with a letter or digit, not starting with 'goog' or containing 'google')",
+    "oidc-acme",
+)
+
+StorageAccountName = _pattern_type(
+    r"^[a-z0-9]{3,24}$",
+    "an Azure storage account name (3 to 24 lowercase letters and digits)",
+    "oidcacme",
+)
+
+# Cloud Storage locations: a region (`europe-west3`), a dual-region (`EUR4`) or a multi-region (`EU`).
+GcsLocation = _pattern_type(
+    r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
+    "a Cloud Storage location (a region, dual-region or multi-region)",
+    "EU",
+)
+
+
+def _check_object_prefix(value: str) -> str:
+    if value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"{value!r} starts or ends with '/'; write it without, such as {value.strip('/')!r}")
+    for segment in value.split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{value!r} contains an empty, '.' or '..' path segment; use plain names such as 'cluster-a'")
+        if not re.fullmatch(r"[A-Za-z0-9._~-]+", segment):
+            raise ValueError(
+                f"{value!r} contains characters that would need URL encoding; use letters, digits, "
+                "'.', '_', '~', '-' and '/' between segments, such as 'cluster-a'"
+            )
+    return value
+
+
+ObjectPrefix = Annotated[
+    StrictStr,
+    AfterValidator(_check_object_prefix),
+    Field(json_schema_extra={"pattern": r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$"}),
+]
+
+
+# Ids of workload identity pools and their providers: 4 to 32 characters; the prefix `gcp-` is
+# reserved by Google.
+GcpWorkloadIdentityPoolId = _pattern_type(
+    r"^(?!gcp-)[a-z0-9-]{4,32}$",
+    "a workload identity pool or provider id (4 to 32 lowercase letters, digits and '-', not starting with 'gcp-')",
+    "external-secrets",
+)
