@@ -645,6 +645,10 @@ def test_gcp_accessor_granted_to_pool_principal(gcp_stack):
     assert member["member"] == GCP_PRINCIPAL
     assert member["role"] == "roles/secretmanager.secretAccessor"
     assert member["secret_id"] == "db-password"
+    assert member["depends_on"] == [
+        "google_iam_workload_identity_pool.workload_identity_pool_pool",
+        "google_iam_workload_identity_pool_provider.workload_identity_pool_provider",
+    ]
     assert gcp_stack["output"]["principal"]["value"] == GCP_PRINCIPAL
 
 

@@ -190,6 +190,7 @@ def _build_self_managed(stack: TerraformStack, environment: EnvironmentFile, clu
             namespace=settings.namespace,
             service_account=settings.service_account,
             principal=pool.principal,
+            grants_depend_on=tuple(pool.pool_dependables),
         ),
     )
 

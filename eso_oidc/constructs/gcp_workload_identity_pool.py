@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from cdktf_cdktf_provider_google.iam_workload_identity_pool import IamWorkloadIdentityPool
 from cdktf_cdktf_provider_google.iam_workload_identity_pool_provider import (
@@ -92,3 +93,5 @@ class GcpWorkloadIdentityPool(Construct):
             ),
         )
         self.provider_name: str = provider.name
+        # IAM grants to `principal` wait for these, so that they name a pool that exists.
+        self.pool_dependables: list[ITerraformDependable] = [pool, provider]
