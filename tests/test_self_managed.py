@@ -345,8 +345,7 @@ def test_publish_target_of_other_cloud(cluster):
 
     assert problem.field == "cluster.discovery.publish"
     assert problem.message == (
-        "publish: gcs needs cloud: gcp; with cloud: aws use s3 or none, and host the documents "
-        "yourself for none"
+        "publish: gcs needs cloud: gcp; with cloud: aws use s3, or none to host the documents yourself"
     )
 
 

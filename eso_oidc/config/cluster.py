@@ -173,7 +173,7 @@ def check_self_managed(cluster: SelfManagedCluster, cloud: str, region: str | No
             (
                 ("cluster", "discovery", "publish"),
                 f"publish: {target} needs cloud: {PUBLISH_TARGET_CLOUDS[target]}; with cloud: {cloud} use "
-                f"{' or '.join([*allowed, 'none'])}, and host the documents yourself for none",
+                f"{' or '.join(allowed)}, or none to host the documents yourself",
             )
         )
     else:
