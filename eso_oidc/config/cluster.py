@@ -68,6 +68,7 @@ class AzureBlobPublishing(Settings):
         it creates the account, so only its form is checked here. The storage account carries a
         postcondition that compares the real endpoint when Terraform creates it.
         """
+        # NOTE: only the Azure public cloud's endpoint suffix is accepted; sovereign clouds use others.
         expected = _with_prefix(f"https://{self.storage_account_name}.zNN.web.core.windows.net", self.prefix)
         pattern = _with_prefix(
             rf"https://{re.escape(self.storage_account_name)}\.z[0-9]+\.web\.core\.windows\.net",
