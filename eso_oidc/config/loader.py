@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from eso_oidc.config.conflicts import EnvironmentResources, cloud_resources, find_collisions
 from eso_oidc.config.credentials import find_credentials
+from eso_oidc.config.cluster import SelfManagedCluster, check_self_managed
 from eso_oidc.config.environment import CLOUDS, CLUSTER_TYPES, Environment
 from eso_oidc.config.models import ENVIRONMENT_MODELS
 from eso_oidc.config.yaml_source import Document, FieldPath, format_field_path, read_document
@@ -160,7 +161,17 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
     """Return checks that span several fields, as (field path, message) pairs."""
     from eso_oidc.eso import check_extra_values
 
-    return check_extra_values(environment.config) + environment.config.cross_section_problems()
+    config = environment.config
+    problems = check_extra_values(config) + config.cross_section_problems()
+    if isinstance(config.cluster, SelfManagedCluster):  # type: ignore[attr-defined]
+        aws = getattr(config, "aws", None)
+        problems += check_self_managed(
+            config.cluster,  # type: ignore[attr-defined]
+            config.cloud,
+            aws.region if aws is not None else None,
+            environment.path,
+        )
+    return problems
 
 
 def _to_problem(document: Document, model: type[BaseModel], detail: dict[str, Any]) -> Problem:
