@@ -1,6 +1,7 @@
 """Benchmark synthesis against the cost of loading the provider bindings; see docs/benchmark.md.
 
-Runs each case as a child process several times and prints medians of wall time and peak memory:
+Runs each case as a child process several times and prints medians of wall time, CPU time and peak
+memory:
 
 - synth: `main.py` for one example environment of each cloud, for all examples, and for N copies
   of one example (`--copies`, default 50);
@@ -12,6 +13,8 @@ Runs each case as a child process several times and prints medians of wall time 
 Peak memory is the maximum, over samples taken every 20 ms, of the summed resident set size of the
 child and all its descendants: the Python process and the jsii runtime's two Node processes.
 Pages shared between them are counted once per process, so the sum slightly overstates the total.
+CPU time is the user plus system time of the same processes, as last sampled before each exited, so
+it misses up to 20 ms per process; unlike wall time it barely changes when other work shares the CPUs.
 
 Usage: pipenv run python scripts/bench.py [--runs 5] [--copies 50]
 Linux only (reads /proc). Takes minutes, so it never runs as a timed test.

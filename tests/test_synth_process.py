@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -70,23 +72,64 @@ def processes_with_marker(marker: str) -> list[int]:
     return found
 
 
-def test_fast_and_normal_imports_write_identical_files(tmp_path):
-    fast, normal = tmp_path / "fast", tmp_path / "normal"
-    command = [sys.executable, "main.py"]
-    children = [
-        subprocess.Popen(command, cwd=PROJECT_DIR, env=child_environment(CDKTF_OUTDIR=str(fast)), stderr=subprocess.PIPE),
-        subprocess.Popen(
-            command,
-            cwd=PROJECT_DIR,
-            env=child_environment(CDKTF_OUTDIR=str(normal), **{NORMAL_IMPORT_VARIABLE: "1"}),
-            stderr=subprocess.PIPE,
-        ),
-    ]
-    for child in children:
-        _, stderr = child.communicate(timeout=600)
-        assert child.returncode == 0, stderr.decode()
+class ImportPathSynths:
+    """`main.py` for every example, once with the light provider registration and once without.
 
-    fast_files, normal_files = stack_files(fast), stack_files(normal)
+    Importing the provider packages the usual way takes 10 to 30 s of CPU here, so the conftest
+    starts both processes right after collection and the other tests run meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="eso-oidc-import-paths-"))
+        command = [sys.executable, "main.py"]
+        self.children = {
+            "fast": subprocess.Popen(
+                command, cwd=PROJECT_DIR, env=child_environment(CDKTF_OUTDIR=str(self.folder / "fast")),
+                stderr=subprocess.PIPE,
+            ),
+            "normal": subprocess.Popen(
+                command, cwd=PROJECT_DIR,
+                env=child_environment(CDKTF_OUTDIR=str(self.folder / "normal"), **{NORMAL_IMPORT_VARIABLE: "1"}),
+                stderr=subprocess.PIPE,
+            ),
+        }
+
+    def wait(self) -> dict[str, Path]:
+        """Wait for both processes; return each one's output folder by path name."""
+        for name, child in self.children.items():
+            _, stderr = child.communicate(timeout=900)
+            assert child.returncode == 0, f"{name} import path failed:\n{stderr.decode()}"
+        return {name: self.folder / name for name in self.children}
+
+    def close(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.kill()
+            child.communicate()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_import_path_synths: ImportPathSynths | None = None
+
+
+def start_import_path_synths() -> ImportPathSynths:
+    """Start the two `main.py` processes once per test session; later calls return the same."""
+    global _import_path_synths
+    if _import_path_synths is None:
+        _import_path_synths = ImportPathSynths()
+    return _import_path_synths
+
+
+def stop_import_path_synths() -> None:
+    """Stop the two processes if still running, and delete their output."""
+    if _import_path_synths is not None:
+        _import_path_synths.close()
+
+
+def test_fast_and_normal_imports_write_identical_files():
+    outdirs = start_import_path_synths().wait()
+
+    fast_files, normal_files = stack_files(outdirs["fast"]), stack_files(outdirs["normal"])
 
     assert sorted({name.split("/")[0] for name in fast_files}) == sorted(example.name for example in EXAMPLES)
     assert sorted(fast_files) == sorted(normal_files)
