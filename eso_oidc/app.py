@@ -19,7 +19,8 @@ DEFAULT_OUTDIR = "cdktf.out"
 
 # jsii 1.142 prints a banner on every run under a Node release past its support date (Node 20 since
 # 2026-10-30) unless the major version is listed here, comma-separated. Listing 20 silences only
-# that release: a supported Node (22, 24) prints nothing anyway, and an older one still warns.
+# that release. A supported Node (22, 24) prints nothing anyway, and an older one still warns.
+# jsii runs the `node` on PATH, or the one that JSII_NODE names.
 NODE_WARNING_VARIABLE = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
 SILENCED_NODE_MAJOR = "20"
 
