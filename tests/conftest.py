@@ -11,7 +11,9 @@ from typing import Any, Callable
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from eso_oidc.app import silence_node_20_warning
+
+silence_node_20_warning()
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = PROJECT_DIR / "config"
@@ -61,3 +63,18 @@ def example_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     """Every example environment in config/, synthesized once per test session."""
     outdir = tmp_path_factory.mktemp("examples") / "cdktf.out"
     return synthesize_files(sorted(EXAMPLES_DIR.glob("*.yaml")), outdir)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the slow child processes of the import path comparison now, if it is selected."""
+    names = {getattr(item, "originalname", "") for item in session.items}
+    if "test_fast_and_normal_imports_write_identical_files" in names:
+        from tests.test_synth_process import start_import_path_synths
+
+        start_import_path_synths()
+
+
+def pytest_sessionfinish() -> None:
+    from tests.test_synth_process import stop_import_path_synths
+
+    stop_import_path_synths()
