@@ -65,5 +65,5 @@ def main() -> int:
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUTDIR)
     synthesize(environments, outdir)
     names = ", ".join(environment.name for environment in environments)
-    print(f"eso-oidc: synthesized {names} into {outdir}/stacks/", file=sys.stderr)
+    print(f"eso-oidc: synthesized {names} into {outdir}/stacks/", flush=True)
     return 0

@@ -8,7 +8,7 @@ memory:
 - naive floor: a process that imports the same provider packages the usual way and exits;
 - assembly floor: a process that only loads the same jsii assemblies (each package's `_jsii` after
   the light registration of `eso_oidc.bindings`) and exits as `main.py` does;
-- the time from the end of synthesis (the app's "synthesized" line on stderr) to process exit.
+- the time from the end of synthesis (the app's "synthesized" line on stdout) to process exit.
 
 Peak memory is the maximum, over samples taken every 20 ms, of the summed resident set size of the
 child and all its descendants: the Python process and the jsii runtime's two Node processes.
@@ -139,20 +139,20 @@ def resident_kb(pids: set[int]) -> int:
 def measure(command: list[str], environment: dict[str, str]) -> Measurement:
     """Run `command` once; return its wall time, peak tree memory and time from synthesis to exit."""
     synthesized_at: list[float] = []
-    stderr_lines: list[str] = []
+    output_lines: list[str] = []
     start = time.perf_counter()
     child = subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
-    def read_stderr() -> None:
-        assert child.stderr is not None
-        for line in child.stderr:
+    def read_stdout() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
             if line.startswith(SYNTHESIZED_LINE):
                 synthesized_at.append(time.perf_counter())
-            stderr_lines.append(line)
+            output_lines.append(line)
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader = threading.Thread(target=read_stdout, daemon=True)
     reader.start()
 
     peak = 0
@@ -170,7 +170,7 @@ def measure(command: list[str], environment: dict[str, str]) -> Measurement:
     reader.join(timeout=10)
 
     if child.returncode != 0:
-        raise SystemExit(f"failed with exit status {child.returncode}: {' '.join(command)}\n{''.join(stderr_lines)}")
+        raise SystemExit(f"failed with exit status {child.returncode}: {' '.join(command)}\n{''.join(output_lines)}")
     exit_after_synth = end - synthesized_at[0] if synthesized_at else None
     return Measurement(wall=end - start, peak_kb=peak, cpu=sum(cpu.values()), exit_after_synth=exit_after_synth)
 
