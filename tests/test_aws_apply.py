@@ -78,7 +78,7 @@ class MotoServer:
 
 
 def start_moto(command: str, account_id: str, log: Path) -> MotoServer:
-    """Start moto_server on a free port and wait until it answers, or raise RuntimeError."""
+    """Start moto_server on a free port and wait until it responds, or raise RuntimeError."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     environment = {**os.environ, "MOTO_ACCOUNT_ID": account_id}
@@ -97,7 +97,7 @@ def start_moto(command: str, account_id: str, log: Path) -> MotoServer:
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"moto_server did not answer on {url} within {MOTO_START_TIMEOUT_SECONDS} s")
+    raise RuntimeError(f"moto_server did not respond on {url} within {MOTO_START_TIMEOUT_SECONDS} s")
 
 
 # Deployment
