@@ -36,7 +36,7 @@ def synthesize(environments: list[EnvironmentFile], outdir: Path) -> None:
 
     app = App(outdir=str(outdir), stack_traces=False)
     for environment in environments:
-        EnvironmentStack(app, environment.name, config=environment, stack_dir=outdir / "stacks" / environment.name)
+        EnvironmentStack(app, environment.name, config=environment)
     app.synth()
 
 

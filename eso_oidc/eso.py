@@ -1,4 +1,4 @@
-"""What eso-oidc asks of the External Secrets Operator: Helm values and ClusterSecretStore manifests.
+"""Helm values and ClusterSecretStore manifests that eso-oidc gives the External Secrets Operator.
 
 Plain data only, so that the rules can be checked without synthesizing anything.
 """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from pathlib import Path
 
 from cdktf import AzurermBackend, GcsBackend, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from constructs import Construct
@@ -18,7 +17,7 @@ from eso_oidc.eso import operator_values
 class EnvironmentStack(TerraformStack):
     """The stack of one environment file, named after the file's stem."""
 
-    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentFile, stack_dir: Path) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentFile) -> None:
         super().__init__(scope, id_)
         # Import the bindings only after the cheap registration in eso_oidc.constructs has run.
         from cdktf_cdktf_provider_helm.provider import HelmProvider
@@ -26,7 +25,7 @@ class EnvironmentStack(TerraformStack):
 
         settings = config.config
 
-        _configure_backend(self, settings.backend, config.name, stack_dir)
+        _configure_backend(self, settings.backend, config.name)
 
         cloud = importlib.import_module(CLOUD_MODULES[settings.cloud])
         wiring: CloudWiring = cloud.build(self, config)
@@ -64,12 +63,21 @@ class EnvironmentStack(TerraformStack):
         return "_".join(node.path.split("/")[1:]).replace("-", "_")
 
 
-def _configure_backend(stack: TerraformStack, backend: Backend | None, name: str, stack_dir: Path) -> None:
+def local_state_path(path: str) -> str:
+    """Return a project-relative state path as seen from the stack folder, where Terraform runs.
+
+    cdktf writes each stack to `cdktf.out/stacks/<name>/`, three levels below the project folder. A
+    fixed relative path keeps the output free of absolute paths, so it is the same on every machine.
+    """
+    if os.path.isabs(path):
+        return path
+    return f"../../../{path}"
+
+
+def _configure_backend(stack: TerraformStack, backend: Backend | None, name: str) -> None:
     if backend is None or backend.local is not None:
-        # Relative to the stack folder, where Terraform runs, so the output has no absolute path;
-        # the file itself sits in the project folder like cdktf's own default.
-        state_file = Path(backend.local.path) if backend and backend.local else Path(f"terraform.{name}.tfstate")
-        LocalBackend(stack, path=os.path.relpath(state_file, stack_dir))
+        state_file = backend.local.path if backend and backend.local else f"terraform.{name}.tfstate"
+        LocalBackend(stack, path=local_state_path(state_file))
     elif backend.s3 is not None:
         s3 = backend.s3
         S3Backend(

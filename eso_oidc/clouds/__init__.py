@@ -13,12 +13,14 @@ from eso_oidc.config.common import Kubeconfig
 
 CLOUD_MODULES = {
     "aws": "eso_oidc.clouds.aws",
+    "azure": "eso_oidc.clouds.azure",
+    "gcp": "eso_oidc.clouds.gcp",
 }
 
 
 @dataclass(frozen=True)
 class CloudWiring:
-    """What a cloud module hands back to the stack.
+    """The results of a cloud module's `build`, which the stack passes on to Helm and to the outputs.
 
     `kubernetes` holds the arguments of the Helm provider's `kubernetes` block; `outputs` maps
     output names to values, which may be Terraform references.

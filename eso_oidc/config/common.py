@@ -82,11 +82,14 @@ class GcsBackend(Settings):
 class LocalBackend(Settings):
     """Terraform state in a local file."""
 
-    path: StrictStr = Field(description="Path of the state file, relative to the project folder.")
+    path: StrictStr = Field(
+        description="Path of the state file: absolute, or relative to the project folder (the stack runs in "
+        "`cdktf.out/stacks/<environment>/`, so a relative path is written with `../../../` before it)."
+    )
 
 
 class Backend(Settings):
-    """Where Terraform keeps this environment's state. Exactly one kind is set."""
+    """The Terraform state backend of the environment. Exactly one kind is set."""
 
     s3: S3Backend | None = Field(default=None, description="State in S3.")
     azurerm: AzurermBackend | None = Field(default=None, description="State in Azure Blob Storage.")

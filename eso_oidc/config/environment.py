@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, Tag
 
 from eso_oidc.config.common import Backend, ExternalSecrets, Settings
 from eso_oidc.config.types import Tags
+from eso_oidc.config.yaml_source import FieldPath
 
 CLOUDS = ("aws", "azure", "gcp")
 
@@ -31,6 +32,14 @@ class Environment(Settings):
         "in the project folder.",
     )
     tags: Tags = Field(default_factory=dict, description="Tags or labels put on every cloud resource created.")
+
+    def cross_section_problems(self) -> list[tuple[FieldPath, str]]:
+        """Return problems that involve settings of several sections, as (field path, message) pairs.
+
+        Pydantic reports a model validator's error at the model, so checks that should point at one
+        setting of another section are written here. The loader runs them after validation passes.
+        """
+        return []
 
 
 CLUSTER_TYPES = ("managed", "self-managed")

@@ -127,7 +127,7 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
     """Return checks that span several fields, as (field path, message) pairs."""
     from eso_oidc.eso import check_extra_values
 
-    return check_extra_values(environment.config)
+    return check_extra_values(environment.config) + environment.config.cross_section_problems()
 
 
 def _to_problem(document: Document, model: type[BaseModel], detail: dict[str, Any]) -> Problem:
@@ -147,7 +147,6 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
     kind = detail["type"]
     value = detail.get("input")
     if kind == "extra_forbidden":
-        parent = format_field_path(field_path[:-1]) or "the environment file"
         key = field_path[-1]
         allowed = _allowed_keys(model, field_path[:-1])
         hint = ""
@@ -156,6 +155,9 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
             hint = f"; did you mean `{close[0]}`?"
         elif allowed:
             hint = f"; allowed: {', '.join(allowed)}"
+        parent = format_field_path(field_path[:-1])
+        if not parent:
+            return f"`{key}` is not a top-level setting{hint}"
         return f"`{key}` is not a setting of `{parent}`{hint}"
     if kind == "missing":
         return "required setting is missing"

@@ -119,3 +119,182 @@ def _dict_keys_are_strings(value: Any) -> Any:
 
 
 Tags = Annotated[dict[StrictStr, StrictStr], BeforeValidator(_dict_keys_are_strings)]
+
+
+# Azure. Names follow the documented naming rules of each resource type, and Azure Resource
+# Manager checks them again when Terraform applies.
+
+AzureGuid = _pattern_type(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a GUID (8-4-4-4-12 hexadecimal digits, as `az account show` prints it)",
+    "00000000-0000-0000-0000-000000000000",
+)
+
+AzureLocation = _pattern_type(
+    r"^[a-z][a-z0-9]*$",
+    "an Azure location name (lowercase letters and digits without spaces, as `az account list-locations` "
+    "prints in `name`)",
+    "germanywestcentral",
+)
+
+ResourceGroupName = _pattern_type(
+    r"^[-a-zA-Z0-9_.()]{0,89}[-a-zA-Z0-9_()]$",
+    "a resource group name (at most 90 letters, digits, '-', '_', '.', '(' and ')', not ending in '.')",
+    "rg-platform",
+)
+
+AksClusterName = _pattern_type(
+    r"^[a-zA-Z0-9]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9])?$",
+    "an AKS cluster name (at most 63 letters, digits, '-' and '_', starting and ending with a letter or digit)",
+    "prod-aks",
+)
+
+UserAssignedIdentityName = _pattern_type(
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$",
+    "a managed identity name (3 to 128 letters, digits, '-' and '_', starting with a letter or digit)",
+    "external-secrets",
+)
+
+FederatedCredentialName = _pattern_type(
+    r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,119}$",
+    "a federated identity credential name (3 to 120 letters, digits, '-' and '_', starting with a letter or digit)",
+    "kubernetes",
+)
+
+KeyVaultName = _pattern_type(
+    r"^[a-zA-Z](?!.*--)[-a-zA-Z0-9]{1,22}[a-zA-Z0-9]$",
+    "a Key Vault name (3 to 24 letters, digits and single '-', starting with a letter and ending with a "
+    "letter or digit)",
+    "kv-platform-prod",
+)
+
+_KEY_VAULT_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/resourceGroups/(?P<resource_group>[-\w.()]{1,90})"
+    r"/providers/Microsoft\.KeyVault/vaults/(?P<name>[a-z](?!.*--)[-a-z0-9]{1,22}[a-z0-9])",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _check_key_vault_id(value: str) -> str:
+    """Check a Key Vault resource id and return it with its fixed segments in Azure's own case.
+
+    Azure resource ids are case-insensitive, and some tools print `resourcegroups` in lowercase.
+    """
+    match = _KEY_VAULT_ID.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a Key Vault resource id (`az keyvault show --query id`), such as "
+            "'/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-platform/providers/"
+            "Microsoft.KeyVault/vaults/kv-platform-prod'"
+        )
+    return (
+        f"/subscriptions/{match['subscription']}/resourceGroups/{match['resource_group']}"
+        f"/providers/Microsoft.KeyVault/vaults/{match['name']}"
+    )
+
+
+KeyVaultId = Annotated[
+    StrictStr,
+    AfterValidator(_check_key_vault_id),
+    Field(
+        json_schema_extra={
+            "pattern": r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+/providers/[Mm]icrosoft\.[Kk]ey[Vv]ault/vaults/[^/]+$"
+        }
+    ),
+]
+
+
+def _check_aks_issuer_url(value: str) -> str:
+    if not value.endswith("/"):
+        raise ValueError(
+            f"{value!r} does not end with '/'; AKS issuers always do, and Entra ID compares the "
+            f"federated credential's issuer with the token's `iss` byte for byte (AADSTS70021 when they "
+            f"differ): write {value + '/'!r}, or leave issuer_url out to use the cluster's own"
+        )
+    return value
+
+
+AksIssuerUrl = Annotated[
+    StrictStr,
+    AfterValidator(_check_issuer_url),
+    AfterValidator(_check_aks_issuer_url),
+    Field(json_schema_extra={"pattern": r"^https://[^/?#\s][^?#\s]*/$"}),
+]
+
+
+# Google Cloud project ids: 6 to 30 characters, lowercase letters, digits and hyphens, starting
+# with a letter and not ending with a hyphen. Legacy domain-scoped ids (`example.com:project`)
+# are not accepted.
+_GCP_PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+_GCP_PROJECT_NUMBER = r"^[1-9][0-9]{0,18}$"
+
+
+def _check_gcp_project_id(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        raise ValueError(f"{value!r} is a project number; use the project id, such as 'acme-prod'")
+    if not re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is not a Google Cloud project id (6 to 30 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'), such as 'acme-prod'"
+        )
+    return value
+
+
+GcpProjectId = Annotated[
+    StrictStr, AfterValidator(_check_gcp_project_id), Field(json_schema_extra={"pattern": _GCP_PROJECT_ID})
+]
+
+
+def _project_number_from_yaml(value: Any) -> Any:
+    # YAML reads an unquoted project number as an integer. Project numbers never start with 0, so
+    # the integer's decimal digits are the number itself.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_gcp_project_number(value: str) -> str:
+    if re.fullmatch(_GCP_PROJECT_NUMBER, value):
+        return value
+    if re.fullmatch(_GCP_PROJECT_ID, value):
+        raise ValueError(
+            f"{value!r} is a project id, but a project number is required here; use the number from "
+            f"`gcloud projects describe {value} --format='value(projectNumber)'`, or null to look it up"
+        )
+    raise ValueError(
+        f"{value!r} is not a Google Cloud project number (digits only, such as '123456789012'); "
+        "use the project's number, or null to look it up"
+    )
+
+
+GcpProjectNumber = Annotated[
+    StrictStr,
+    BeforeValidator(_project_number_from_yaml),
+    AfterValidator(_check_gcp_project_number),
+    Field(json_schema_extra={"pattern": _GCP_PROJECT_NUMBER}),
+]
+
+GkeClusterName = _pattern_type(
+    r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+    "a GKE cluster name (at most 40 lowercase letters, digits and '-', starting with a letter)",
+    "prod-gke",
+)
+
+GcpLocation = _pattern_type(
+    r"^[a-z]+-[a-z]+[0-9]+(-[a-z][a-z0-9]*)?$",
+    "a Google Cloud region or zone (a region for regional clusters, a zone for zonal ones)",
+    "europe-west1",
+)
+
+SecretManagerSecretId = _pattern_type(
+    r"^[a-zA-Z0-9_-]{1,255}$",
+    "a Secret Manager secret id (at most 255 letters, digits, '_' and '-')",
+    "db-password",
+)
+
+GcpServiceAccountId = _pattern_type(
+    r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$",
+    "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
+    "external-secrets",
+)

@@ -1,12 +1,14 @@
 """Read an environment file as plain data, remembering the line of every key.
 
-The file is parsed to a node tree with PyYAML's safe composer and converted here, so that nothing
-but mappings, lists, strings, numbers, booleans and null can come out of it: no Python objects, no
-aliases (they can expand exponentially), no duplicate keys.
+The file is parsed to a node tree with PyYAML's safe composer and converted here. Only mappings,
+lists, strings, numbers, booleans and null come out of it. Python object tags, duplicate keys and
+aliases are rejected, the last because a few nested aliases can expand to gigabytes.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from eso_oidc.errors import Problem, display_path
 
 MAX_FILE_BYTES = 1024 * 1024
 
-# Tags the YAML 1.1 core schema assigns to plain values; any other tag asks for an object.
+# Tags the YAML 1.1 core schema gives plain values. Any other tag would construct an object.
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -55,14 +57,19 @@ class Document:
         return Problem(self.name, self.line_of(field_path), format_field_path(field_path), message)
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def format_field_path(field_path: FieldPath) -> str:
-    """Format `("aws", "paths", 0)` as `aws.paths[0]`."""
+    """Format `("aws", "paths", 0)` as `aws.paths[0]`, and keys with dots as `annotations["a.b/c"]`."""
     text = ""
     for part in field_path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{json.dumps(part)}]"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text
 
 

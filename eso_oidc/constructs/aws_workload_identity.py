@@ -24,7 +24,7 @@ from eso_oidc.config.aws import AwsSettings
 
 @dataclass(frozen=True)
 class AwsWorkloadIdentityConfig:
-    """What the role trusts and grants. `issuer_url` may be a Terraform reference."""
+    """Inputs of the role's trust and read policy. `issuer_url` may be a Terraform reference."""
 
     aws: AwsSettings
     issuer_url: str
