@@ -379,21 +379,12 @@ def test_read_policy_matches_config(deployment):
     assert normalize_policy(document) == expected_read_policy(deployment)
 
 
-def test_self_managed_discovery_published(deployment):
-    cluster = deployment.environment.config.cluster
-    if getattr(cluster, "type", "managed") != "self-managed":
-        pytest.skip(f"{deployment.environment.name}: an EKS cluster, whose issuer EKS publishes")
-    discovery = cluster.discovery
-    if discovery.publish != "s3":
-        pytest.skip(f"{deployment.environment.name}: discovery.publish is {discovery.publish}, not s3")
+def published_discovery_problems(s3: Any, issuer_url: str, expected: dict[str, Path]) -> list[str]:
+    """Return how the S3 objects differ from the discovery documents they must serve at `issuer_url`.
 
-    s3 = deployment.client("s3")
-    base = deployment.environment.path.parent
-    # Object key suffix -> the file whose bytes it must serve.
-    expected = {
-        ".well-known/openid-configuration": base / discovery.openid_configuration,
-        "openid/v1/jwks": base / discovery.jwks,
-    }
+    `expected` maps each path below the issuer (`.well-known/openid-configuration`) to the file whose
+    bytes it must serve. Exactly one object in all buckets must end with each path.
+    """
     found: dict[str, list[tuple[str, str]]] = {suffix: [] for suffix in expected}
     for bucket in s3.list_buckets()["Buckets"]:
         for item in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
@@ -401,15 +392,38 @@ def test_self_managed_discovery_published(deployment):
                 if item["Key"] == suffix or item["Key"].endswith(f"/{suffix}"):
                     found[suffix].append((bucket["Name"], item["Key"]))
 
+    problems = []
     for suffix, source in expected.items():
-        assert len(found[suffix]) == 1, f"objects ending in {suffix}: {found[suffix]}"
+        if len(found[suffix]) != 1:
+            problems.append(f"{suffix}: expected one object, found {found[suffix]}")
+            continue
         bucket, key = found[suffix][0]
-        # Virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) or path-style (.../BUCKET/KEY) URLs
-        # both end with the key.
-        assert f"{cluster.issuer_url.rstrip('/')}/{suffix}".endswith(f"/{key}"), (cluster.issuer_url, key)
+        # Virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) and path-style
+        # (https://s3.REGION.amazonaws.com/BUCKET/KEY) URLs both end with the key.
+        if not f"{issuer_url.rstrip('/')}/{suffix}".endswith(f"/{key}"):
+            problems.append(f"{suffix}: object {key} in {bucket} is not below the issuer {issuer_url}")
         document = s3.get_object(Bucket=bucket, Key=key)
-        assert document["ContentType"] == "application/json", key
-        assert document["Body"].read() == source.read_bytes(), key
+        if document["ContentType"] != "application/json":
+            problems.append(f"{suffix}: content type is {document['ContentType']}, not application/json")
+        if document["Body"].read() != source.read_bytes():
+            problems.append(f"{suffix}: body differs from {source}")
+    return problems
+
+
+def test_self_managed_discovery_published(deployment):
+    cluster = deployment.environment.config.cluster
+    if getattr(cluster, "type", "managed") != "self-managed":
+        pytest.skip(f"{deployment.environment.name}: an EKS cluster, whose issuer EKS publishes")
+    discovery = cluster.discovery
+    if discovery.publish != "s3":
+        pytest.skip(f"{deployment.environment.name}: discovery.publish is {discovery.publish}, not s3")
+    base = deployment.environment.path.parent
+    expected = {
+        ".well-known/openid-configuration": base / discovery.openid_configuration,
+        "openid/v1/jwks": base / discovery.jwks,
+    }
+
+    assert published_discovery_problems(deployment.client("s3"), cluster.issuer_url, expected) == []
 
 
 def test_plan_after_apply_has_no_changes(deployment):
@@ -427,3 +441,57 @@ def test_destroy_leaves_nothing(deployment):
     assert iam.list_policies(Scope="Local")["Policies"] == []
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     assert s3.list_buckets()["Buckets"] == []
+
+
+# The S3 check itself, run on objects put into moto directly, since no example publishes to S3 yet.
+
+
+@pytest.fixture
+def moto_s3(tmp_path):
+    command = find_moto_server()
+    if command is None:
+        pytest.skip("moto_server not found next to this Python or on PATH; install moto[server]")
+    moto = start_moto(command, MOTO_DEFAULT_ACCOUNT, tmp_path / "moto.log")
+    try:
+        yield _boto3_clients(moto, "eu-central-1")["s3"]
+    finally:
+        moto.stop()
+
+
+def _discovery_files(folder: Path) -> dict[str, Path]:
+    configuration = folder / "openid-configuration.json"
+    configuration.write_text('{"issuer": "https://example"}')
+    jwks = folder / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    return {".well-known/openid-configuration": configuration, "openid/v1/jwks": jwks}
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def test_discovery_check_accepts_published_documents(moto_s3, tmp_path):
+    expected = _discovery_files(tmp_path)
+    moto_s3.create_bucket(Bucket="issuer", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    for suffix, source in expected.items():
+        _put(moto_s3, "issuer", f"cluster-a/{suffix}", source.read_bytes())
+
+    issuer_url = "https://issuer.s3.eu-central-1.amazonaws.com/cluster-a"
+
+    assert published_discovery_problems(moto_s3, issuer_url, expected) == []
+
+
+def test_discovery_check_reports_each_difference(moto_s3, tmp_path):
+    expected = _discovery_files(tmp_path)
+    moto_s3.create_bucket(Bucket="issuer", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    _put(moto_s3, "issuer", "other/.well-known/openid-configuration", b"{}", content_type="text/plain")
+
+    problems = published_discovery_problems(moto_s3, "https://issuer.s3.eu-central-1.amazonaws.com/cluster-a", expected)
+
+    assert problems == [
+        ".well-known/openid-configuration: object other/.well-known/openid-configuration in issuer is not below "
+        "the issuer https://issuer.s3.eu-central-1.amazonaws.com/cluster-a",
+        ".well-known/openid-configuration: content type is text/plain, not application/json",
+        f".well-known/openid-configuration: body differs from {expected['.well-known/openid-configuration']}",
+        "openid/v1/jwks: expected one object, found []",
+    ]

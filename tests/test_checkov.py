@@ -38,8 +38,8 @@ def find_checkov() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def checkov_results(example_outdir: Path) -> dict[str, list[dict[str, Any]]]:
-    """The passed, failed and skipped checks of one scan of every example stack."""
+def checkov_results(example_outdir: Path) -> dict[str, list[Any]]:
+    """The passed, failed and skipped checks and the unparsable files of one scan of every example stack."""
     checkov = find_checkov()
     if checkov is None:
         pytest.skip(
@@ -53,7 +53,7 @@ def checkov_results(example_outdir: Path) -> dict[str, list[dict[str, Any]]]:
 
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
-    results: dict[str, list[dict[str, Any]]] = {"passed_checks": [], "failed_checks": [], "skipped_checks": []}
+    results: dict[str, list[Any]] = {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []}
     for entry in reports:
         for kind in results:
             results[kind].extend(entry.get("results", {}).get(kind, []))
@@ -76,8 +76,16 @@ def test_checkov_finds_no_failures(name, checkov_results):
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
-def test_checkov_scanned_stack(name, checkov_results):
-    assert _checks_of(checkov_results["passed_checks"], name), f"checkov ran no check on {name}"
+def test_checkov_parses_stack(name, checkov_results, example_outdir):
+    stack_file = example_outdir / "stacks" / name / "cdk.tf.json"
+
+    assert str(stack_file) not in checkov_results["parsing_errors"]
+
+
+def test_checkov_ran_checks(checkov_results):
+    # NOTE: checkov 3.3.30 has checks for the AWS IAM blocks, but none for the azurerm and google
+    # blocks of the Azure and GCP stacks, so those pass with no check run.
+    assert checkov_results["passed_checks"], "checkov ran no check on any example"
 
 
 def test_checkov_skips_have_reasons():

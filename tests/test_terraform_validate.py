@@ -39,8 +39,8 @@ def test_stack_validates_with_mirrored_aws(name, example_stacks, terraform_toolc
     if prepared.missing:
         missing = ", ".join(str(requirement) for requirement in prepared.missing)
         pytest.skip(
-            f"{name}: provider {missing} not in the provider mirror "
-            f"({terraform_toolchain.mirror.describe()}); the rest of the stack is validated without it"
+            f"{name}: the provider mirror lacks {missing} (it has {terraform_toolchain.mirror.describe()}); "
+            "test_stack_validates_without_unmirrored_providers validates the rest"
         )
 
     prepared.write(tmp_path)
@@ -56,7 +56,7 @@ def test_stack_validates_without_unmirrored_providers(name, example_stacks, terr
     prepared = prepare_stack(example_stacks[name], terraform_toolchain.mirror, strip_missing=True)
     if not prepared.has_blocks():
         missing = ", ".join(str(requirement) for requirement in prepared.missing)
-        pytest.skip(f"{name}: nothing left to validate without provider {missing}, which the mirror lacks")
+        pytest.skip(f"{name}: nothing left to validate without {missing}, which the provider mirror lacks")
 
     prepared.write(tmp_path)
     report, messages = _validate(terraform_toolchain, tmp_path)
