@@ -126,7 +126,8 @@ class Deployment:
 
 def _with_endpoints(environment: EnvironmentFile, url: str) -> EnvironmentFile:
     config = environment.config
-    endpoints = AwsEndpoints(iam=url, sts=url, eks=url, s3=url)
+    # Every service the setting knows goes to moto, so none can reach AWS.
+    endpoints = AwsEndpoints(**{service: url for service in AwsEndpoints.model_fields})
     aws = config.aws.model_copy(update={"endpoints": endpoints})
     return EnvironmentFile(environment.name, environment.path, config.model_copy(update={"aws": aws}))
 
@@ -185,7 +186,7 @@ def deployment(request, terraform_toolchain, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"apply-{name}")
     moto = start_moto(moto_server, account_id, folder / "moto.log")
     try:
-        stack = synthesize_files_for(_with_endpoints(environment, moto.url), folder / "cdktf.out")
+        stack = _synthesize_environment(_with_endpoints(environment, moto.url), folder / "cdktf.out")
         prepared = prepare_stack(stack, terraform_toolchain.mirror, strip_missing=True)
         work = folder / "terraform"
         prepared.write(work)
@@ -211,7 +212,7 @@ def deployment(request, terraform_toolchain, tmp_path_factory):
         moto.stop()
 
 
-def synthesize_files_for(environment: EnvironmentFile, outdir: Path) -> dict[str, Any]:
+def _synthesize_environment(environment: EnvironmentFile, outdir: Path) -> dict[str, Any]:
     """Synthesize one environment (already loaded and changed) and return its stack."""
     from eso_oidc.app import synthesize
 
