@@ -8,9 +8,11 @@ import textwrap
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from eso_oidc.config import load_environments
 from eso_oidc.errors import ConfigError
+from tests.test_discovery import _rsa_public_jwk
 
 SUBSCRIPTION = "3f2b8c1e-7d4a-4b6e-9c05-2a1d8e7f6b34"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -168,7 +170,19 @@ def test_self_managed_cluster_uses_its_issuer(write_environment, synth):
         "  discovery: {openid_configuration: oidc/openid-configuration.json, jwks: oidc/jwks.json, publish: none}\n"
         "  kubeconfig: {path: ~/.kube/cluster-a, context: admin}\n",
     )
-    stack = synth(write_environment(text))
+    path = write_environment(text)
+    # The discovery documents are checked when the file is loaded, so they must exist and match.
+    documents = path.parent / "oidc"
+    documents.mkdir()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    configuration = {
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/openid/v1/jwks",
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
+    (documents / "openid-configuration.json").write_text(json.dumps(configuration), "utf-8")
+    (documents / "jwks.json").write_text(json.dumps({"keys": [_rsa_public_jwk(key)]}), "utf-8")
+    stack = synth(path)
 
     assert federated_credential(stack)["issuer"] == issuer
     assert "azurerm_kubernetes_cluster" not in stack.get("data", {})

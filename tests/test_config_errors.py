@@ -105,7 +105,7 @@ CASES = [
     (
         "unsupported cluster type",
         VALID.replace("  name: dev-eks\n", "  type: eks\n  name: dev-eks\n"),
-        [":2: cluster: cluster type 'eks' is not supported; use self-managed, or leave `type` out for a managed cluster"],
+        [":3: cluster.type: cluster type 'eks' is not supported; use self-managed, or leave `type` out for a managed cluster"],
     ),
     (
         "section of another cloud",

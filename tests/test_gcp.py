@@ -448,7 +448,7 @@ def test_invalid_gcp_file_is_reported(write_environment, text, expected):
     assert problems_of(write_environment, text) == [expected]
 
 
-def test_self_managed_cluster_is_rejected(write_environment):
+def test_self_managed_cluster_checks_its_documents(write_environment):
     text = environment_text().replace(
         "  name: prod-gke\n  location: europe-west1\n",
         "  type: self-managed\n  issuer_url: https://issuer.example.com\n"
@@ -456,6 +456,13 @@ def test_self_managed_cluster_is_rejected(write_environment):
         "  kubeconfig: {path: ~/.kube/config}\n",
     )
 
-    assert problems_of(write_environment, text) == [
-        (3, "cluster.type", "self-managed clusters are not supported on cloud: gcp yet; use a GKE cluster")
+    # Self-managed clusters are supported; tests/test_self_managed.py covers them. Here the
+    # documents are missing, which is reported on their settings.
+    problems = problems_of(write_environment, text)
+
+    assert [(line, field) for line, field, _ in problems] == [
+        (5, "cluster.discovery.jwks"),
+        (5, "cluster.discovery.openid_configuration"),
     ]
+    for _, _, message in problems:
+        assert " not found, so copy it from the cluster with " in message

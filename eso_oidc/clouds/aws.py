@@ -1,18 +1,21 @@
-"""AWS: the provider, the EKS cluster lookup, IAM Roles for Service Accounts and the AWS stores."""
+"""AWS: the provider, the EKS cluster lookup or a self-managed issuer, IAM web identity trust and the AWS stores."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cdktf import Fn, TerraformStack
+from cdktf import Fn, ITerraformDependable, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 
 from eso_oidc.clouds import CloudWiring, kubeconfig_connection
 from eso_oidc.config import EnvironmentFile
 from eso_oidc.config.aws import AwsEndpoints, AwsEnvironment, EksCluster
+from eso_oidc.config.cluster import SelfManagedCluster
 from eso_oidc.constructs.aws_workload_identity import AwsWorkloadIdentity, AwsWorkloadIdentityConfig
+from eso_oidc.constructs.s3_discovery_hosting import S3DiscoveryHosting, S3DiscoveryHostingConfig
 from eso_oidc.eso import cluster_secret_store, service_account_ref
+from eso_oidc.publishing import read_published_documents
 
 PARAMETER_STORE = "aws-parameter-store"
 SECRETS_MANAGER = "aws-secrets-manager"
@@ -33,8 +36,32 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
         **_endpoint_arguments(aws.endpoints),
     )
 
-    eks = _eks_lookup(stack, cluster)
-    issuer_url = cluster.issuer_url or eks.identity.get(0).oidc.get(0).issuer
+    outputs: dict[str, Any] = {}
+    provider_depends_on: tuple[ITerraformDependable, ...] = ()
+    if isinstance(cluster, SelfManagedCluster):
+        # The issuer is the config's; there is no cloud to look it up in.
+        issuer_url: str = cluster.issuer_url
+        kubernetes = kubeconfig_connection(cluster.kubeconfig)
+        s3 = cluster.discovery.s3
+        if s3 is not None:
+            hosting = S3DiscoveryHosting(
+                stack,
+                "discovery_hosting",
+                config=S3DiscoveryHostingConfig(
+                    bucket=s3.bucket,
+                    documents=read_published_documents(cluster, environment.path, s3.prefix),
+                ),
+            )
+            provider_depends_on = tuple(hosting.document_dependables)
+            outputs["discovery_bucket"] = hosting.bucket_name
+        outputs["kube_apiserver_flags"] = cluster.kube_apiserver_flags()
+    else:
+        eks = _eks_lookup(stack, cluster)
+        issuer_url = cluster.issuer_url or eks.identity.get(0).oidc.get(0).issuer
+        if cluster.kubeconfig is not None:
+            kubernetes = kubeconfig_connection(cluster.kubeconfig)
+        else:
+            kubernetes = _eks_connection(eks, cluster.name, aws.region)
 
     identity = AwsWorkloadIdentity(
         stack,
@@ -44,22 +71,21 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
             issuer_url=issuer_url,
             namespace=config.external_secrets.namespace,
             service_account=config.external_secrets.service_account,
+            oidc_provider_depends_on=provider_depends_on,
         ),
     )
 
-    if cluster.kubeconfig is not None:
-        kubernetes = kubeconfig_connection(cluster.kubeconfig)
-    else:
-        kubernetes = _eks_connection(eks, cluster.name, aws.region)
-
     return CloudWiring(
         kubernetes=kubernetes,
+        # ESO requests the token for `auth.jwt.serviceAccountRef` with the audience in this
+        # annotation, so the token, the provider's client id and the trust's `aud` all use aws.audience.
         service_account_annotations={
             "eks.amazonaws.com/role-arn": identity.role_arn,
             "eks.amazonaws.com/audience": aws.audience,
         },
         stores=aws_stores(config),
         outputs={
+            **outputs,
             "role_arn": identity.role_arn,
             "oidc_provider_arn": identity.oidc_provider_arn,
             "issuer_url": issuer_url,

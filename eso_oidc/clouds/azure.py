@@ -12,9 +12,15 @@ from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProvid
 from eso_oidc.clouds import CloudWiring, kubeconfig_connection
 from eso_oidc.config import EnvironmentFile
 from eso_oidc.config.azure import AksCluster, AzureEnvironment
+from eso_oidc.config.cluster import SelfManagedCluster
 from eso_oidc.config.common import ExternalSecrets
+from eso_oidc.constructs.azure_blob_discovery_hosting import (
+    AzureBlobDiscoveryHosting,
+    AzureBlobDiscoveryHostingConfig,
+)
 from eso_oidc.constructs.azure_workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityConfig
 from eso_oidc.eso import cluster_secret_store, escape_templates, service_account_ref
+from eso_oidc.publishing import read_published_documents
 
 KEY_VAULT_STORE = "azurekv"
 
@@ -59,17 +65,29 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
         assert isinstance(cluster, AksCluster)
         kubernetes = _aks_connection(aks, cluster.login)
 
+    outputs: dict[str, Any] = {}
+    if isinstance(cluster, SelfManagedCluster):
+        # No workload identity webhook runs on such a cluster. The store's serviceAccountRef makes
+        # ESO request the token itself, so the pod label that the webhook reads is left out.
+        pod_labels: dict[str, str] = {}
+        outputs["kube_apiserver_flags"] = cluster.kube_apiserver_flags()
+        if cluster.discovery.azure_blob is not None:
+            outputs["discovery_web_endpoint"] = _publish_in_blob_storage(stack, environment, cluster, config)
+    else:
+        # The AKS workload identity webhook injects the identity's environment into pods with this
+        # label. Kubernetes label values are strings, so "true", never the boolean.
+        pod_labels = {"azure.workload.identity/use": "true"}
+
     return CloudWiring(
         kubernetes=kubernetes,
         service_account_annotations={
             "azure.workload.identity/client-id": identity.client_id,
             "azure.workload.identity/tenant-id": identity.tenant_id,
         },
-        # The AKS workload identity webhook injects the identity's environment into pods with this
-        # label. Kubernetes label values are strings, so "true", never the boolean.
-        pod_labels={"azure.workload.identity/use": "true"},
+        pod_labels=pod_labels,
         stores=[key_vault_store(config.external_secrets, identity.key_vault_uri)],
         outputs={
+            **outputs,
             "identity_client_id": identity.client_id,
             "identity_principal_id": identity.principal_id,
             "tenant_id": identity.tenant_id,
@@ -77,6 +95,27 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
             "issuer_url": issuer_url,
         },
     )
+
+
+def _publish_in_blob_storage(
+    stack: TerraformStack, environment: EnvironmentFile, cluster: SelfManagedCluster, config: AzureEnvironment
+) -> str:
+    """Create the storage account that serves the discovery documents, and return its web endpoint."""
+    blob = cluster.discovery.azure_blob
+    assert blob is not None
+    hosting = AzureBlobDiscoveryHosting(
+        stack,
+        "discovery_hosting",
+        config=AzureBlobDiscoveryHostingConfig(
+            storage_account_name=blob.storage_account_name,
+            resource_group_name=blob.resource_group_name,
+            location=blob.location,
+            web_endpoint=blob.web_endpoint(cluster.issuer_url),
+            documents=read_published_documents(cluster, environment.path, blob.prefix),
+            tags=dict(config.tags),
+        ),
+    )
+    return hosting.web_endpoint
 
 
 def _aks_lookup(stack: TerraformStack, cluster: AksCluster) -> Any:

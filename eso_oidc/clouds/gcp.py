@@ -1,4 +1,4 @@
-"""Google Cloud: the provider, the GKE cluster lookup, Workload Identity Federation for GKE and the store."""
+"""Google Cloud: the provider, GKE or a self-managed issuer, Workload Identity Federation and the store."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from cdktf_cdktf_provider_google.provider import GoogleProvider
 
 from eso_oidc.clouds import CloudWiring, kubeconfig_connection
 from eso_oidc.config import EnvironmentFile
+from eso_oidc.config.cluster import SelfManagedCluster
 from eso_oidc.config.gcp import SERVICE_ACCOUNT, GcpEnvironment, GkeCluster
 from eso_oidc.constructs.gcp_workload_identity import GcpWorkloadIdentity, GcpWorkloadIdentityConfig, workload_pool
+from eso_oidc.constructs.gcp_workload_identity_pool import GcpWorkloadIdentityPool, GcpWorkloadIdentityPoolConfig
+from eso_oidc.constructs.gcs_discovery_hosting import GcsDiscoveryHosting, GcsDiscoveryHostingConfig
 from eso_oidc.eso import cluster_secret_store, service_account_ref
+from eso_oidc.publishing import google_jwks_json, read_published_documents
 
 SECRET_MANAGER = "gcpsm"
 SERVICE_ACCOUNT_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -23,12 +27,13 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
     assert isinstance(config, GcpEnvironment)
     gcp = config.gcp
     cluster = config.cluster
-    # The loader rejects self-managed clusters on GCP until their wiring exists.
-    assert isinstance(cluster, GkeCluster)
 
     # The resources created here (a service account and IAM members) take no labels; the tags
     # become default labels for any that do.
     GoogleProvider(stack, "google", project=gcp.project_id, default_labels=dict(config.tags) or None)
+
+    if isinstance(cluster, SelfManagedCluster):
+        return _build_self_managed(stack, environment, cluster)
 
     identity = GcpWorkloadIdentity(
         stack,
@@ -136,3 +141,78 @@ def gcp_stores(config: GcpEnvironment) -> list[dict[str, Any]]:
             {"gcpsm": {"projectID": config.gcp.project_id, "auth": {"workloadIdentity": workload_identity}}},
         )
     ]
+
+
+def _build_self_managed(stack: TerraformStack, environment: EnvironmentFile, cluster: SelfManagedCluster) -> CloudWiring:
+    """Trust a self-managed cluster's issuer through a workload identity pool of its own."""
+    config = environment.config
+    assert isinstance(config, GcpEnvironment)
+    gcp = config.gcp
+    settings = config.external_secrets
+    outputs: dict[str, Any] = {}
+
+    gcs = cluster.discovery.gcs
+    if gcs is not None:
+        hosting = GcsDiscoveryHosting(
+            stack,
+            "discovery_hosting",
+            config=GcsDiscoveryHostingConfig(
+                project_id=gcp.project_id,
+                bucket=gcs.bucket,
+                location=gcs.location,
+                documents=read_published_documents(cluster, environment.path, gcs.prefix),
+            ),
+        )
+        outputs["discovery_bucket"] = hosting.bucket_name
+
+    _, jwks_path = cluster.discovery.paths(environment.path)
+    pool = GcpWorkloadIdentityPool(
+        stack,
+        "workload_identity_pool",
+        config=GcpWorkloadIdentityPoolConfig(
+            project_id=gcp.project_id,
+            project_number=gcp.project_number,
+            pool_id=gcp.workload_identity_pool_id,
+            provider_id=gcp.workload_identity_pool_provider_id,
+            issuer_url=cluster.issuer_url,
+            jwks_json=google_jwks_json(jwks_path),
+            subject=f"system:serviceaccount:{settings.namespace}:{settings.service_account}",
+        ),
+    )
+
+    GcpWorkloadIdentity(
+        stack,
+        "workload_identity",
+        config=GcpWorkloadIdentityConfig(
+            gcp=gcp,
+            cluster_project_id=gcp.project_id,
+            cluster_project_number=gcp.project_number,
+            namespace=settings.namespace,
+            service_account=settings.service_account,
+            principal=pool.principal,
+            grants_depend_on=tuple(pool.pool_dependables),
+        ),
+    )
+
+    # ESO requests a token with this audience for the service account itself, so no annotation is needed.
+    workload_identity_federation = {"audience": pool.audience, "serviceAccountRef": service_account_ref(settings)}
+    stores = [
+        cluster_secret_store(
+            SECRET_MANAGER,
+            settings.chart_version,
+            {"gcpsm": {"projectID": gcp.project_id, "auth": {"workloadIdentityFederation": workload_identity_federation}}},
+        )
+    ]
+
+    return CloudWiring(
+        kubernetes=kubeconfig_connection(cluster.kubeconfig),
+        service_account_annotations={},
+        stores=stores,
+        outputs={
+            **outputs,
+            "principal": pool.principal,
+            "audience": pool.audience,
+            "issuer_url": cluster.issuer_url,
+            "kube_apiserver_flags": cluster.kube_apiserver_flags(),
+        },
+    )

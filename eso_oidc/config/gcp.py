@@ -14,12 +14,16 @@ from eso_oidc.config.types import (
     GcpProjectId,
     GcpProjectNumber,
     GcpServiceAccountId,
+    GcpWorkloadIdentityPoolId,
     GkeClusterName,
     SecretManagerSecretId,
 )
 from eso_oidc.config.yaml_source import FieldPath
 
 DIRECT = "direct"
+# The first external-secrets chart whose gcpsm `workloadIdentityFederation` auth works (it was
+# added in 0.20.0 and fixed in 0.20.2).
+WORKLOAD_IDENTITY_FEDERATION_CHART = (0, 20, 2)
 SERVICE_ACCOUNT = "service_account"
 
 
@@ -88,6 +92,16 @@ class GcpSettings(Settings):
         description="Account id of the Google service account created in `service_account` mode, in "
         "gcp.project_id. Only with that mode.",
     )
+    workload_identity_pool_id: GcpWorkloadIdentityPoolId = Field(
+        default="external-secrets",
+        description="Id of the workload identity pool created in gcp.project_id for a self-managed cluster's "
+        "issuer. Only with a self-managed cluster. A deleted pool keeps its id for 30 days.",
+    )
+    workload_identity_pool_provider_id: GcpWorkloadIdentityPoolId = Field(
+        default="kubernetes",
+        description="Id of the pool's OIDC provider, which trusts the self-managed cluster's issuer. Only with a "
+        "self-managed cluster.",
+    )
 
 
 GcpCluster = cluster_union((GkeCluster, "managed"), (SelfManagedCluster, "self-managed"))
@@ -113,15 +127,20 @@ class GcpEnvironment(Environment):
         return self.gcp.project_number
 
     def cross_section_problems(self) -> list[tuple[FieldPath, str]]:
-        """Return the settings that the chosen mode or cluster leaves unused, and unsupported clusters."""
+        """Return the settings that the chosen mode or cluster leaves unused, and unsupported combinations."""
         if isinstance(self.cluster, SelfManagedCluster):
-            # TODO: self-managed clusters need a workload identity pool and provider of their own and
-            # the store's `workloadIdentityFederation` auth; until that is built they are rejected.
-            message = "self-managed clusters are not supported on cloud: gcp yet; use a GKE cluster"
-            return [(("cluster", "type"), message)]
+            return self._self_managed_problems()
+        problems = self._pool_setting_problems()
         if self.gcp.mode == SERVICE_ACCOUNT:
-            return self._service_account_mode_problems(self.cluster)
-        return self._direct_mode_problems(self.cluster)
+            return problems + self._service_account_mode_problems(self.cluster)
+        return problems + self._direct_mode_problems(self.cluster)
+
+    def _pool_setting_problems(self) -> list[tuple[FieldPath, str]]:
+        problems: list[tuple[FieldPath, str]] = []
+        for setting in ("workload_identity_pool_id", "workload_identity_pool_provider_id"):
+            if setting in self.gcp.model_fields_set:
+                problems.append((("gcp", setting), "is only used with a self-managed cluster; remove it"))
+        return problems
 
     def _service_account_mode_problems(self, cluster: GkeCluster) -> list[tuple[FieldPath, str]]:
         message = (
@@ -149,4 +168,36 @@ class GcpEnvironment(Environment):
                 "cluster's project; move it to cluster.project_number or remove it"
             )
             problems.append((("gcp", "project_number"), message))
+        return problems
+
+    def _self_managed_problems(self) -> list[tuple[FieldPath, str]]:
+        # eso_oidc.eso imports the config package, so it cannot be imported at module level here.
+        from eso_oidc.eso import parse_version
+
+        problems: list[tuple[FieldPath, str]] = []
+        gcp = self.gcp
+        if gcp.mode == SERVICE_ACCOUNT:
+            # NOTE: impersonating a Google service account from a self-managed cluster would need the
+            # store's `gcpServiceAccountEmail` and a grant to the pool principal; not built yet.
+            problems.append(
+                (
+                    ("gcp", "mode"),
+                    "a self-managed cluster reads Secret Manager in direct mode only, with IAM roles granted to "
+                    "its service account's pool principal; set mode: direct or remove it",
+                )
+            )
+        if "service_account_id" in gcp.model_fields_set:
+            problems.append(
+                (("gcp", "service_account_id"), "is only used with gcp.mode: service_account; remove it")
+            )
+        version = self.external_secrets.chart_version
+        if parse_version(version) < WORKLOAD_IDENTITY_FEDERATION_CHART:
+            minimum = ".".join(str(part) for part in WORKLOAD_IDENTITY_FEDERATION_CHART)
+            problems.append(
+                (
+                    ("external_secrets", "chart_version"),
+                    f"{version!r} is too old for a self-managed cluster on cloud: gcp, whose store authenticates "
+                    f"with workloadIdentityFederation, which works from chart {minimum} on; pin {minimum} or later",
+                )
+            )
         return problems

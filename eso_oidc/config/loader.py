@@ -5,12 +5,15 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from eso_oidc.config.conflicts import EnvironmentResources, cloud_resources, find_collisions
+from eso_oidc.config.credentials import find_credentials
+from eso_oidc.config.cluster import SelfManagedCluster, check_self_managed
 from eso_oidc.config.environment import CLOUDS, CLUSTER_TYPES, Environment
 from eso_oidc.config.models import ENVIRONMENT_MODELS
 from eso_oidc.config.yaml_source import Document, FieldPath, format_field_path, read_document
@@ -22,11 +25,15 @@ _STACK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 
 @dataclass(frozen=True)
 class EnvironmentFile:
-    """A validated environment: its name (the file stem, also the stack name), file and settings."""
+    """A validated environment: its name (the file stem, also the stack name), file and settings.
+
+    `lines` maps each field path to its 1-based line in the file.
+    """
 
     name: str
     path: Path
     config: Environment
+    lines: dict[FieldPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
 def config_dir_from_environment() -> Path:
@@ -77,9 +84,19 @@ def load_environments(paths: list[Path]) -> list[EnvironmentFile]:
             environments.append(result)
         else:
             problems.extend(result)
+    problems.extend(collision_problems(environments))
     if problems:
         raise ConfigError(problems)
     return environments
+
+
+def collision_problems(environments: list[EnvironmentFile]) -> list[Problem]:
+    """Return a problem in each file that would create a cloud resource another file creates too."""
+    resources = [
+        EnvironmentResources(display_path(environment.path), cloud_resources(environment.config), environment.lines)
+        for environment in environments
+    ]
+    return [Problem(*collision) for collision in find_collisions(resources)]
 
 
 def load_environment(path: Path) -> EnvironmentFile | list[Problem]:
@@ -87,6 +104,23 @@ def load_environment(path: Path) -> EnvironmentFile | list[Problem]:
     document = read_document(path)
     if isinstance(document, Problem):
         return [document]
+    credentials = [document.problem(field_path, message) for field_path, message in find_credentials(document.data)]
+    result = _validate(path, document)
+    if not credentials:
+        return result
+    # A credential under an unknown key would also be reported as unknown; the credential matters more.
+    others = [] if isinstance(result, EnvironmentFile) else [p for p in result if not _below_any(p, credentials)]
+    return credentials + others
+
+
+def _below_any(problem: Problem, credentials: list[Problem]) -> bool:
+    return any(
+        problem.field == credential.field or problem.field.startswith((f"{credential.field}.", f"{credential.field}["))
+        for credential in credentials
+    )
+
+
+def _validate(path: Path, document: Document) -> EnvironmentFile | list[Problem]:
     if not _STACK_NAME.fullmatch(path.stem):
         return [
             Problem(
@@ -101,7 +135,7 @@ def load_environment(path: Path) -> EnvironmentFile | list[Problem]:
         config = model.model_validate(document.data)
     except ValidationError as error:
         return [_to_problem(document, model, detail) for detail in error.errors()]
-    environment = EnvironmentFile(name=path.stem, path=path, config=config)
+    environment = EnvironmentFile(name=path.stem, path=path, config=config, lines=document.lines)
     problems = [document.problem(field_path, message) for field_path, message in _semantic_checks(environment)]
     return problems or environment
 
@@ -127,11 +161,24 @@ def _semantic_checks(environment: EnvironmentFile) -> list[tuple[FieldPath, str]
     """Return checks that span several fields, as (field path, message) pairs."""
     from eso_oidc.eso import check_extra_values
 
-    return check_extra_values(environment.config) + environment.config.cross_section_problems()
+    config = environment.config
+    problems = check_extra_values(config) + config.cross_section_problems()
+    if isinstance(config.cluster, SelfManagedCluster):  # type: ignore[attr-defined]
+        aws = getattr(config, "aws", None)
+        problems += check_self_managed(
+            config.cluster,  # type: ignore[attr-defined]
+            config.cloud,
+            aws.region if aws is not None else None,
+            environment.path,
+        )
+    return problems
 
 
 def _to_problem(document: Document, model: type[BaseModel], detail: dict[str, Any]) -> Problem:
     field_path = _clean_location(detail["loc"])
+    if detail["type"] == "union_tag_invalid":
+        # The only tagged union is `cluster`, whose tag is `cluster.type`: point at that key.
+        field_path = (*field_path, "type")
     return document.problem(field_path, _message(model, field_path, detail))
 
 
@@ -185,7 +232,7 @@ def _message(model: type[BaseModel], field_path: FieldPath, detail: dict[str, An
 def _describe(value: Any) -> str:
     kinds = {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "mapping", type(None): "null"}
     kind = kinds.get(type(value), type(value).__name__)
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) or value is None:
         return kind
     return f"{kind} {value!r}"
 

@@ -298,3 +298,66 @@ GcpServiceAccountId = _pattern_type(
     "a Google service account id (6 to 30 lowercase letters, digits and '-', starting with a letter)",
     "external-secrets",
 )
+
+
+# Self-managed clusters: publishing targets of the discovery documents.
+
+# S3 bucket names as the S3 rules give them, minus dots: a dotted name does not match the
+# certificate of `*.s3.REGION.amazonaws.com`, so the issuer URL would fail TLS verification.
+S3BucketName = _pattern_type(
+    r"^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3|--table-s3)$)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+    "an S3 bucket name without dots (3 to 63 lowercase letters, digits and '-', starting and ending "
+    "with a letter or digit, no reserved prefix or suffix such as 'xn--' or '-s3alias'; a dot would "
+    "break the TLS certificate match of the issuer URL)",
+    "oidc-acme",
+)
+
+GcsBucketName = _pattern_type(
+    r"^(?!goog)(?!.*google)[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
+    "a Cloud Storage bucket name without dots (3 to 63 lowercase letters, digits, '-' and '_', "
+    "starting and ending with a letter or digit, not starting with 'goog' or containing 'google')",
+    "oidc-acme",
+)
+
+StorageAccountName = _pattern_type(
+    r"^[a-z0-9]{3,24}$",
+    "an Azure storage account name (3 to 24 lowercase letters and digits)",
+    "oidcacme",
+)
+
+# Cloud Storage locations: a region (`europe-west3`), a dual-region (`EUR4`) or a multi-region (`EU`).
+GcsLocation = _pattern_type(
+    r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$",
+    "a Cloud Storage location (a region, dual-region or multi-region)",
+    "EU",
+)
+
+
+def _check_object_prefix(value: str) -> str:
+    if value.startswith("/") or value.endswith("/"):
+        raise ValueError(f"{value!r} starts or ends with '/'; write it without, such as {value.strip('/')!r}")
+    for segment in value.split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{value!r} contains an empty, '.' or '..' path segment; use plain names such as 'cluster-a'")
+        if not re.fullmatch(r"[A-Za-z0-9._~-]+", segment):
+            raise ValueError(
+                f"{value!r} contains characters that would need URL encoding; use letters, digits, "
+                "'.', '_', '~', '-' and '/' between segments, such as 'cluster-a'"
+            )
+    return value
+
+
+ObjectPrefix = Annotated[
+    StrictStr,
+    AfterValidator(_check_object_prefix),
+    Field(json_schema_extra={"pattern": r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$"}),
+]
+
+
+# Ids of workload identity pools and their providers: 4 to 32 characters; the prefix `gcp-` is
+# reserved by Google.
+GcpWorkloadIdentityPoolId = _pattern_type(
+    r"^(?!gcp-)[a-z0-9-]{4,32}$",
+    "a workload identity pool or provider id (4 to 32 lowercase letters, digits and '-', not starting with 'gcp-')",
+    "external-secrets",
+)

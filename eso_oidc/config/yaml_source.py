@@ -19,6 +19,10 @@ from eso_oidc.errors import Problem, display_path
 
 MAX_FILE_BYTES = 1024 * 1024
 
+# Environment files nest about six levels deep, Helm values a few more. The limit keeps the
+# recursive composer far from Python's recursion limit on hostile input such as `[[[[...]]]]`.
+MAX_NESTING = 64
+
 # Tags the YAML 1.1 core schema gives plain values. Any other tag would construct an object.
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -27,6 +31,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
+_STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
 _MAPPING_TAG = "tag:yaml.org,2002:map"
 _SEQUENCE_TAG = "tag:yaml.org,2002:seq"
 
@@ -121,10 +126,13 @@ class _NodeConverter:
 
 
 def _tag_message(tag: str) -> str:
-    return f"the YAML tag {tag} is not allowed; environment files contain only plain values, lists and mappings"
+    shown = "!!" + tag.removeprefix(_STANDARD_TAG_PREFIX) if tag.startswith(_STANDARD_TAG_PREFIX) else tag
+    return f"the YAML tag {shown} is not allowed; environment files contain only plain values, lists and mappings"
 
 
 class _NoAliasComposer(yaml.SafeLoader):
+    _depth = 0
+
     def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -133,7 +141,17 @@ class _NoAliasComposer(yaml.SafeLoader):
                 (),
                 f"YAML alias *{event.anchor} is not supported; write the value out in full",
             )
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            raise _Rejected(
+                self.peek_event().start_mark.line + 1,
+                (),
+                f"values are nested more than {MAX_NESTING} levels deep; an environment file needs far fewer",
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def read_document(path: Path) -> Document | Problem:
@@ -150,13 +168,17 @@ def read_document(path: Path) -> Document | Problem:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        return Problem(name, line, "", f"is not valid UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8")
+        return Problem(name, line, "", f"the file is not valid UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8")
     return parse_document(path, text)
 
 
 def parse_document(path: Path, text: str) -> Document | Problem:
     name = display_path(path)
-    loader = _NoAliasComposer(text)
+    try:
+        # The reader checks the characters as the loader is created, so that is inside the try too.
+        loader = _NoAliasComposer(text)
+    except yaml.reader.ReaderError as error:
+        return _reader_problem(name, text, error)
     try:
         root = loader.get_single_node()
         converter = _NodeConverter()
@@ -166,8 +188,9 @@ def parse_document(path: Path, text: str) -> Document | Problem:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
-        detail = error.problem or error.context or "invalid YAML"
-        return Problem(name, line, "", f"invalid YAML: {detail}")
+        return Problem(name, line, "", f"invalid YAML: {_yaml_error_detail(error)}")
+    except yaml.reader.ReaderError as error:
+        return _reader_problem(name, text, error)
     except yaml.YAMLError as error:
         return Problem(name, 0, "", f"invalid YAML: {error}")
     finally:
@@ -175,6 +198,28 @@ def parse_document(path: Path, text: str) -> Document | Problem:
     if data is None:
         return Problem(name, 1, "", "file is empty; an environment file starts with `cloud: aws`, `azure` or `gcp`")
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        kind = "a list" if isinstance(data, list) else "a single value"
         return Problem(name, 1, "", f"the file contains {kind}; an environment file is a mapping of settings such as `cloud: aws`")
     return Document(path=path, data=data, lines=converter.lines)
+
+
+def _yaml_error_detail(error: yaml.MarkedYAMLError) -> str:
+    """Word a PyYAML error as one phrase, with a hint for the mistakes it words obscurely."""
+    problem = error.problem or ""
+    if problem.startswith("but ") and error.context:
+        # "expected a single document in the stream" + "but found another document"
+        problem = f"{error.context}, {problem}"
+    detail = problem or error.context or "cannot be parsed"
+    if problem and error.context and error.context.startswith("while ") and error.context_mark is not None:
+        detail += f" ({error.context} that started on line {error.context_mark.line + 1})"
+    if "found another document" in detail:
+        return f"{detail}; an environment file holds one document, so remove the `---` line"
+    if "'\\t'" in detail:
+        return f"{detail}; indent with spaces, not tabs"
+    return detail
+
+
+def _reader_problem(name: str, text: str, error: yaml.reader.ReaderError) -> Problem:
+    line = text[: error.position].count("\n") + 1
+    character = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "?")
+    return Problem(name, line, "", f"invalid YAML: the control character U+{character:04X} is not allowed; remove it")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn, Token
+from cdktf import Fn, ITerraformDependable, Token
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -30,6 +30,8 @@ class AwsWorkloadIdentityConfig:
     issuer_url: str
     namespace: str
     service_account: str
+    # Resources the issuer's documents need before IAM can fetch them, such as their hosting.
+    oidc_provider_depends_on: tuple[ITerraformDependable, ...] = ()
 
 
 class AwsWorkloadIdentity(Construct):
@@ -45,7 +47,11 @@ class AwsWorkloadIdentity(Construct):
 
         if aws.oidc_provider_arn is None:
             provider = IamOpenidConnectProvider(
-                self, "oidc_provider", url=config.issuer_url, client_id_list=[aws.audience]
+                self,
+                "oidc_provider",
+                url=config.issuer_url,
+                client_id_list=[aws.audience],
+                depends_on=list(config.oidc_provider_depends_on) or None,
             )
             self.oidc_provider_arn: str = provider.arn
         else:

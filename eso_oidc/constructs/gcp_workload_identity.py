@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
 from cdktf_cdktf_provider_google.secret_manager_secret_iam_member import SecretManagerSecretIamMember
@@ -51,6 +52,11 @@ class GcpWorkloadIdentityConfig:
     cluster_project_number: str | None
     namespace: str
     service_account: str
+    # In direct mode, the principal to grant instead of the GKE one, such as a workload identity
+    # pool's subject for a self-managed cluster.
+    principal: str | None = None
+    # Resources the grants wait for, such as the pool that `principal` names.
+    grants_depend_on: tuple[ITerraformDependable, ...] = ()
 
 
 class GcpWorkloadIdentity(Construct):
@@ -87,6 +93,9 @@ class GcpWorkloadIdentity(Construct):
             )
             self.service_account_email = account.email
             reader = f"serviceAccount:{account.email}"
+        elif config.principal is not None:
+            self.principal = config.principal
+            reader = self.principal
         else:
             project_number = config.cluster_project_number
             if project_number is None:
@@ -96,6 +105,7 @@ class GcpWorkloadIdentity(Construct):
             )
             reader = self.principal
 
+        depends_on = list(config.grants_depend_on) or None
         if gcp.secrets:
             for secret in sorted(gcp.secrets):
                 SecretManagerSecretIamMember(
@@ -105,8 +115,14 @@ class GcpWorkloadIdentity(Construct):
                     secret_id=secret,
                     role=SECRET_ACCESSOR_ROLE,
                     member=reader,
+                    depends_on=depends_on,
                 )
         else:
             ProjectIamMember(
-                self, "project_accessor", project=gcp.project_id, role=SECRET_ACCESSOR_ROLE, member=reader
+                self,
+                "project_accessor",
+                project=gcp.project_id,
+                role=SECRET_ACCESSOR_ROLE,
+                member=reader,
+                depends_on=depends_on,
             )
