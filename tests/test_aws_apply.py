@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,8 @@ class Deployment:
     terraform: str
     clients: dict[str, Any]
     issuer_url: str
+    second_plan: subprocess.CompletedProcess[str] | None = None
+    setup_error: BaseException | None = None
 
     def client(self, service: str) -> Any:
         return self.clients[service]
@@ -171,45 +174,79 @@ def _clean_aws_variables(environment: dict[str, str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module", params=AWS_EXAMPLES or [None])
-def deployment(request, terraform_toolchain, tmp_path_factory):
-    """An AWS example's trust applied to a fresh moto server; the server stops afterwards."""
-    name = request.param
-    if name is None:
-        pytest.skip("no example in config/ has cloud: aws")
+@pytest.fixture(scope="module")
+def deployments(terraform_toolchain, tmp_path_factory):
+    """Every AWS example's trust applied to a moto server of its own, then planned a second time.
+
+    The stacks are synthesized one after another in this thread, which the jsii runtime belongs
+    to. Terraform then runs for all examples at once, because most of its time goes into loading
+    the aws provider's schema, not into the calls to moto. The servers stop after the module.
+    """
     moto_server = find_moto_server()
     if moto_server is None:
         pytest.skip("moto_server not found next to this Python or on PATH; install moto[server]")
 
-    (environment,) = load_environments([path for path in example_paths() if path.stem == name])
-    account_id = environment.config.aws.account_id or MOTO_DEFAULT_ACCOUNT
-    folder = tmp_path_factory.mktemp(f"apply-{name}")
-    moto = start_moto(moto_server, account_id, folder / "moto.log")
+    environments = [environment for environment in load_environments(example_paths()) if environment.config.cloud == "aws"]
+    servers: list[MotoServer] = []
     try:
-        stack = _synthesize_environment(_with_endpoints(environment, moto.url), folder / "cdktf.out")
-        prepared = prepare_stack(stack, terraform_toolchain.mirror, strip_missing=True)
-        work = folder / "terraform"
-        prepared.write(work)
+        prepared: dict[str, Deployment] = {}
+        for environment in environments:
+            account_id = environment.config.aws.account_id or MOTO_DEFAULT_ACCOUNT
+            folder = tmp_path_factory.mktemp(f"apply-{environment.name}")
+            moto = start_moto(moto_server, account_id, folder / "moto.log")
+            servers.append(moto)
+            prepared[environment.name] = _prepare_deployment(environment, moto, folder, terraform_toolchain)
 
-        clients = _boto3_clients(moto, environment.config.aws.region)
-        _create_eks_clusters(prepared.config, clients["eks"], account_id)
-
-        terraform_environment = _clean_aws_variables(terraform_toolchain.environment())
-        terraform_environment.update(_aws_credentials(folder))
-        result = Deployment(
-            environment=environment,
-            folder=work,
-            moto=moto,
-            terraform_environment=terraform_environment,
-            terraform=terraform_toolchain.terraform,
-            clients=clients,
-            issuer_url=_expected_issuer(environment, clients["eks"]),
-        )
-        result.run(["init", "-input=false"])
-        result.run(["apply", "-auto-approve", "-input=false"])
-        yield result
+        workers = max(1, min(len(prepared), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {name: pool.submit(_apply_and_plan, deployment) for name, deployment in prepared.items()}
+        for name, future in futures.items():
+            prepared[name].setup_error = future.exception()
+        yield prepared
     finally:
-        moto.stop()
+        for server in servers:
+            server.stop()
+
+
+def _prepare_deployment(environment: EnvironmentFile, moto: MotoServer, folder: Path, toolchain: Any) -> Deployment:
+    """Synthesize the example against moto, write its Terraform folder and create the EKS clusters it looks up."""
+    stack = _synthesize_environment(_with_endpoints(environment, moto.url), folder / "cdktf.out")
+    prepared = prepare_stack(stack, toolchain.mirror, strip_missing=True)
+    work = folder / "terraform"
+    prepared.write(work)
+
+    clients = _boto3_clients(moto, environment.config.aws.region)
+    _create_eks_clusters(prepared.config, clients["eks"], moto.account_id)
+
+    terraform_environment = _clean_aws_variables(toolchain.environment())
+    terraform_environment.update(_aws_credentials(folder))
+    return Deployment(
+        environment=environment,
+        folder=work,
+        moto=moto,
+        terraform_environment=terraform_environment,
+        terraform=toolchain.terraform,
+        clients=clients,
+        issuer_url=_expected_issuer(environment, clients["eks"]),
+    )
+
+
+def _apply_and_plan(deployment: Deployment) -> None:
+    deployment.run(["init", "-input=false"])
+    deployment.run(["apply", "-auto-approve", "-input=false"])
+    deployment.second_plan = deployment.run(["plan", "-detailed-exitcode", "-input=false"], expected_status=(0, 2))
+
+
+@pytest.fixture(params=AWS_EXAMPLES or [None])
+def deployment(request, deployments):
+    """One AWS example's trust, applied to moto."""
+    name = request.param
+    if name is None:
+        pytest.skip("no example in config/ has cloud: aws")
+    applied = deployments[name]
+    if applied.setup_error is not None:
+        pytest.fail(f"{name}: {applied.setup_error}", pytrace=False)
+    return applied
 
 
 def _synthesize_environment(environment: EnvironmentFile, outdir: Path) -> dict[str, Any]:
@@ -331,7 +368,7 @@ def _trust_document(role: dict[str, Any]) -> dict[str, Any]:
     return json.loads(document) if isinstance(document, str) else document
 
 
-# Tests, in the order they run against each deployment: checks, plan, destroy.
+# Tests of each deployment. They run in this order, so destroy comes after the checks of every example.
 
 
 def test_oidc_provider_matches_config(deployment):
@@ -406,7 +443,8 @@ def published_discovery_problems(s3: Any, issuer_url: str, expected: dict[str, P
         document = s3.get_object(Bucket=bucket, Key=key)
         if document["ContentType"] != "application/json":
             problems.append(f"{suffix}: content type is {document['ContentType']}, not application/json")
-        if document["Body"].read() != source.read_bytes():
+        # The stack publishes each document re-serialized, so the JSON values are compared, not the bytes.
+        if json.loads(document["Body"].read()) != json.loads(source.read_text(encoding="utf-8")):
             problems.append(f"{suffix}: body differs from {source}")
     return problems
 
@@ -418,23 +456,41 @@ def test_self_managed_discovery_published(deployment):
     discovery = cluster.discovery
     if discovery.publish != "s3":
         pytest.skip(f"{deployment.environment.name}: discovery.publish is {discovery.publish}, not s3")
-    base = deployment.environment.path.parent
-    expected = {
-        ".well-known/openid-configuration": base / discovery.openid_configuration,
-        "openid/v1/jwks": base / discovery.jwks,
-    }
+    openid_configuration, jwks = discovery.paths(deployment.environment.path)
+    expected = {".well-known/openid-configuration": openid_configuration, "openid/v1/jwks": jwks}
+    s3 = deployment.client("s3")
 
-    assert published_discovery_problems(deployment.client("s3"), cluster.issuer_url, expected) == []
+    assert [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]] == [discovery.s3.bucket]
+    assert published_discovery_problems(s3, cluster.issuer_url, expected) == []
 
 
 def test_plan_after_apply_has_no_changes(deployment):
-    result = deployment.run(["plan", "-detailed-exitcode", "-input=false"], expected_status=(0, 2))
+    result = deployment.second_plan
 
     assert result.returncode == 0, f"a second plan wants changes:\n{result.stdout[-6000:]}"
 
 
-def test_destroy_leaves_nothing(deployment):
-    deployment.run(["destroy", "-auto-approve", "-input=false"])
+@pytest.fixture(scope="module")
+def destroy_errors(deployments):
+    """Destroy every deployment at once, when the first destroy test asks, and return the errors by name.
+
+    Only `test_destroy_leaves_nothing` uses this, and it runs after every check of every example.
+    """
+    applied = {name: deployment for name, deployment in deployments.items() if deployment.setup_error is None}
+    workers = max(1, min(len(applied), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # The second plan has refreshed the state already.
+        futures = {
+            name: pool.submit(deployment.run, ["destroy", "-auto-approve", "-input=false", "-refresh=false"])
+            for name, deployment in applied.items()
+        }
+    return {name: future.exception() for name, future in futures.items()}
+
+
+def test_destroy_leaves_nothing(deployment, destroy_errors):
+    error = destroy_errors[deployment.environment.name]
+    if error is not None:
+        pytest.fail(str(error), pytrace=False)
     iam = deployment.client("iam")
     s3 = deployment.client("s3")
 
