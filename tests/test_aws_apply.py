@@ -129,7 +129,7 @@ class Deployment:
 
 def _with_endpoints(environment: EnvironmentFile, url: str) -> EnvironmentFile:
     config = environment.config
-    # Every service the setting knows goes to moto, so none can reach AWS.
+    # Every service the setting has goes to moto, so none can reach AWS.
     endpoints = AwsEndpoints(**{service: url for service in AwsEndpoints.model_fields})
     aws = config.aws.model_copy(update={"endpoints": endpoints})
     return EnvironmentFile(environment.name, environment.path, config.model_copy(update={"aws": aws}))
@@ -472,7 +472,7 @@ def test_plan_after_apply_has_no_changes(deployment):
 
 @pytest.fixture(scope="module")
 def destroy_errors(deployments):
-    """Destroy every deployment at once, when the first destroy test asks, and return the errors by name.
+    """Destroy every deployment at once, before the first destroy test, and return the errors by name.
 
     Only `test_destroy_leaves_nothing` uses this, and it runs after every check of every example.
     """
