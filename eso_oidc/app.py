@@ -17,6 +17,13 @@ from eso_oidc.errors import ConfigError
 
 DEFAULT_OUTDIR = "cdktf.out"
 
+# jsii 1.142 prints a banner on every run under a Node release past its support date (Node 20 since
+# 2026-10-30) unless the major version is listed here, comma-separated. Listing 20 silences only
+# that release. A supported Node (22, 24) prints nothing anyway, and an older one still warns.
+# jsii runs the `node` on PATH, or the one that JSII_NODE names.
+NODE_WARNING_VARIABLE = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+SILENCED_NODE_MAJOR = "20"
+
 
 def load_selected_environments() -> list[EnvironmentFile]:
     """Load the environments that `ESO_CONFIG_DIR` and `ESO_ENVIRONMENTS` select."""
@@ -40,9 +47,16 @@ def synthesize(environments: list[EnvironmentFile], outdir: Path) -> None:
     app.synth()
 
 
+def silence_node_20_warning() -> None:
+    """Add Node 20 to the releases whose end-of-life banner jsii leaves out, keeping any listed."""
+    listed = [major.strip() for major in os.environ.get(NODE_WARNING_VARIABLE, "").split(",") if major.strip()]
+    if SILENCED_NODE_MAJOR not in listed:
+        os.environ[NODE_WARNING_VARIABLE] = ",".join([*listed, SILENCED_NODE_MAJOR])
+
+
 def main() -> int:
     """Run the app as cdktf does; return the exit status."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    silence_node_20_warning()
     try:
         environments = load_selected_environments()
     except ConfigError as error:

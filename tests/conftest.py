@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import textwrap
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
+from eso_oidc.app import silence_node_20_warning
 from eso_oidc.config import EnvironmentFile
 from tests.terraform_cli import (
     MIRROR_VARIABLE,
@@ -23,7 +23,7 @@ from tests.terraform_cli import (
     write_cli_config,
 )
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+silence_node_20_warning()
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = PROJECT_DIR / "config"
@@ -122,3 +122,18 @@ def terraform_toolchain(tmp_path_factory: pytest.TempPathFactory) -> TerraformTo
         pytest.skip(f"no Terraform provider mirror found in {searched}; set {MIRROR_VARIABLE} to one")
     cli_config = write_cli_config(tmp_path_factory.mktemp("terraform-cli"), mirror)
     return TerraformToolchain(terraform, mirror, cli_config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the slow child processes of the import path comparison now, if it is selected."""
+    names = {getattr(item, "originalname", "") for item in session.items}
+    if "test_fast_and_normal_imports_write_identical_files" in names:
+        from tests.test_synth_process import start_import_path_synths
+
+        start_import_path_synths()
+
+
+def pytest_sessionfinish() -> None:
+    from tests.test_synth_process import stop_import_path_synths
+
+    stop_import_path_synths()

@@ -546,8 +546,10 @@ def test_discovery_check_reports_each_difference(moto_s3, tmp_path):
     problems = published_discovery_problems(moto_s3, "https://issuer.s3.eu-central-1.amazonaws.com/cluster-a", expected)
 
     assert problems == [
-        ".well-known/openid-configuration: object other/.well-known/openid-configuration in issuer is not below "
-        "the issuer https://issuer.s3.eu-central-1.amazonaws.com/cluster-a",
+        (
+            ".well-known/openid-configuration: object other/.well-known/openid-configuration in issuer is not below "
+            "the issuer https://issuer.s3.eu-central-1.amazonaws.com/cluster-a"
+        ),
         ".well-known/openid-configuration: content type is text/plain, not application/json",
         f".well-known/openid-configuration: body differs from {expected['.well-known/openid-configuration']}",
         "openid/v1/jwks: expected one object, found []",

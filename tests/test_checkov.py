@@ -55,8 +55,8 @@ def checkov_results(example_outdir: Path) -> dict[str, list[Any]]:
     reports = report if isinstance(report, list) else [report]
     results: dict[str, list[Any]] = {"passed_checks": [], "failed_checks": [], "skipped_checks": [], "parsing_errors": []}
     for entry in reports:
-        for kind in results:
-            results[kind].extend(entry.get("results", {}).get(kind, []))
+        for kind, checks in results.items():
+            checks.extend(entry.get("results", {}).get(kind, []))
     return results
 
 
