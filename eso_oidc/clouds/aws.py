@@ -6,11 +6,11 @@ from typing import Any
 
 from cdktf import Fn, ITerraformDependable, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 
 from eso_oidc.clouds import CloudWiring, kubeconfig_connection
 from eso_oidc.config import EnvironmentFile
-from eso_oidc.config.aws import AwsEnvironment, EksCluster
+from eso_oidc.config.aws import AwsEndpoints, AwsEnvironment, EksCluster
 from eso_oidc.config.cluster import SelfManagedCluster
 from eso_oidc.constructs.aws_workload_identity import AwsWorkloadIdentity, AwsWorkloadIdentityConfig
 from eso_oidc.constructs.s3_discovery_hosting import S3DiscoveryHosting, S3DiscoveryHostingConfig
@@ -33,6 +33,7 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
         region=aws.region,
         allowed_account_ids=[aws.account_id] if aws.account_id else None,
         default_tags=[AwsProviderDefaultTags(tags=dict(config.tags))] if config.tags else None,
+        **_endpoint_arguments(aws.endpoints),
     )
 
     outputs: dict[str, Any] = {}
@@ -90,6 +91,18 @@ def build(stack: TerraformStack, environment: EnvironmentFile) -> CloudWiring:
             "issuer_url": issuer_url,
         },
     )
+
+
+def _endpoint_arguments(endpoints: AwsEndpoints) -> dict[str, Any]:
+    """Return the AWS provider arguments that send calls to the configured endpoints, or none."""
+    urls = endpoints.model_dump(exclude_none=True)
+    if not urls:
+        return {}
+    arguments: dict[str, Any] = {"endpoints": [AwsProviderEndpoints(**urls)]}
+    if endpoints.s3 is not None:
+        # Emulators serve buckets at http://HOST:PORT/BUCKET, not at BUCKET.HOST.
+        arguments["s3_use_path_style"] = True
+    return arguments
 
 
 def _eks_lookup(stack: TerraformStack, cluster: EksCluster) -> Any:

@@ -13,6 +13,7 @@ from eso_oidc.config.types import (
     AwsAccountId,
     AwsRegion,
     EksClusterName,
+    EndpointUrl,
     IamPath,
     IamPolicyArn,
     IamRoleName,
@@ -57,6 +58,20 @@ class SecretsManager(Settings):
     )
 
 
+class AwsEndpoints(Settings):
+    """Service endpoints that replace AWS's own, for emulators such as LocalStack or moto."""
+
+    iam: EndpointUrl | None = Field(default=None, description="IAM endpoint (OIDC provider, role, policy).")
+    sts: EndpointUrl | None = Field(
+        default=None, description="STS endpoint, which the provider calls to check credentials and read the account id."
+    )
+    eks: EndpointUrl | None = Field(default=None, description="EKS endpoint (the cluster lookup).")
+    s3: EndpointUrl | None = Field(
+        default=None,
+        description="S3 endpoint. When set, buckets are addressed by path (`s3_use_path_style`), as emulators need.",
+    )
+
+
 class AwsSettings(Settings):
     """The AWS account, the IAM role ESO assumes and what it may read."""
 
@@ -84,6 +99,10 @@ class AwsSettings(Settings):
         default_factory=list,
         description="Customer-managed KMS keys that encrypt the secrets; `kms:Decrypt` is granted on these "
         "only. Empty: no KMS permission (AWS-managed keys need none).",
+    )
+    endpoints: AwsEndpoints = Field(
+        default_factory=AwsEndpoints,
+        description="Endpoint URL per service, for testing against an emulator. When unset, AWS's own endpoints.",
     )
 
     @model_validator(mode="after")

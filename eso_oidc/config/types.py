@@ -103,6 +103,13 @@ IssuerUrl = Annotated[
 ]
 
 
+EndpointUrl = _pattern_type(
+    r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+    "an http:// or https:// URL without query or fragment",
+    "http://127.0.0.1:4566",
+)
+
+
 def _dict_keys_are_strings(value: Any) -> Any:
     if isinstance(value, dict):
         for key in value:
