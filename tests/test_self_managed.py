@@ -645,8 +645,8 @@ def test_gcp_accessor_granted_to_pool_principal(gcp_stack):
     assert member["role"] == "roles/secretmanager.secretAccessor"
     assert member["secret_id"] == "db-password"
     assert member["depends_on"] == [
-        "google_iam_workload_identity_pool.workload_identity_pool_pool",
-        "google_iam_workload_identity_pool_provider.workload_identity_pool_provider",
+        "google_iam_workload_identity_pool.identity_federation_pool",
+        "google_iam_workload_identity_pool_provider.identity_federation_provider",
     ]
     assert gcp_stack["output"]["principal"]["value"] == GCP_PRINCIPAL
 
@@ -662,7 +662,7 @@ def test_gcp_project_number_looked_up(cluster, synth):
     stack = synth(_write_gcp(cluster, gcp_extra=""))
 
     (provider,) = stack["resource"]["google_iam_workload_identity_pool_provider"].values()
-    number = "${data.google_project.workload_identity_pool_project.number}"
+    number = "${data.google_project.identity_federation_project.number}"
     assert provider["oidc"]["allowed_audiences"] == [GCP_AUDIENCE.replace("123456789012", number)]
     assert stack["data"]["google_project"]["workload_identity_pool_project"]["project_id"] == "acme-prod"
 

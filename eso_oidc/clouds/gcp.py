@@ -168,7 +168,7 @@ def _build_self_managed(stack: TerraformStack, environment: EnvironmentFile, clu
     _, jwks_path = cluster.discovery.paths(environment.path)
     pool = GcpWorkloadIdentityPool(
         stack,
-        "workload_identity_pool",
+        "identity_federation",
         config=GcpWorkloadIdentityPoolConfig(
             project_id=gcp.project_id,
             project_number=gcp.project_number,
