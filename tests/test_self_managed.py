@@ -664,7 +664,7 @@ def test_gcp_project_number_looked_up(cluster, synth):
     (provider,) = stack["resource"]["google_iam_workload_identity_pool_provider"].values()
     number = "${data.google_project.identity_federation_project.number}"
     assert provider["oidc"]["allowed_audiences"] == [GCP_AUDIENCE.replace("123456789012", number)]
-    assert stack["data"]["google_project"]["workload_identity_pool_project"]["project_id"] == "acme-prod"
+    assert stack["data"]["google_project"]["identity_federation_project"]["project_id"] == "acme-prod"
 
 
 def test_gcs_objects_keys_and_content_type(gcp_stack, cluster):
