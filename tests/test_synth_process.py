@@ -85,11 +85,13 @@ class ImportPathSynths:
         self.children = {
             "fast": subprocess.Popen(
                 command, cwd=PROJECT_DIR, env=child_environment(CDKTF_OUTDIR=str(self.folder / "fast")),
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             ),
             "normal": subprocess.Popen(
                 command, cwd=PROJECT_DIR,
                 env=child_environment(CDKTF_OUTDIR=str(self.folder / "normal"), **{NORMAL_IMPORT_VARIABLE: "1"}),
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             ),
         }
