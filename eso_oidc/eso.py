@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from eso_oidc.config.common import ExternalSecrets
-from eso_oidc.config.yaml_source import FieldPath
+from eso_oidc.config.yaml_source import FieldPath, yaml_text
 
 STORE_KIND = "ClusterSecretStore"
 
@@ -108,37 +108,60 @@ def to_json(value: Any) -> str:
 
 
 def check_extra_values(config: Any) -> list[tuple[FieldPath, str]]:
-    """Return the extra Helm values that would break the trust, as (field path, message) pairs."""
+    """Return the extra Helm values that would break the trust, as (field path, message) pairs.
+
+    A mapping replaced by null or by another type would drop the computed values inside it, so the
+    mappings that hold identity settings must stay mappings.
+    """
     values: dict[str, Any] = config.external_secrets.values
     base: FieldPath = ("external_secrets", "values")
     problems: list[tuple[FieldPath, str]] = []
-    service_account = values.get("serviceAccount")
-    if isinstance(service_account, dict):
-        if "name" in service_account:
-            problems.append(
-                ((*base, "serviceAccount", "name"), "is set from external_secrets.service_account; set it there and remove it here")
+
+    service_account = values.get("serviceAccount", {})
+    if not isinstance(service_account, dict):
+        problems.append(((*base, "serviceAccount"), _replaced_mapping_message(service_account)))
+        service_account = {}
+    if "name" in service_account:
+        problems.append(
+            ((*base, "serviceAccount", "name"), "is set from external_secrets.service_account; set it there and remove it here")
+        )
+    if "create" in service_account and service_account["create"] is not True:
+        problems.append(
+            (
+                (*base, "serviceAccount", "create"),
+                f"{yaml_text(service_account['create'])} would leave the trusted service account missing; remove it",
             )
-        if "create" in service_account and service_account["create"] is not True:
-            problems.append(
-                ((*base, "serviceAccount", "create"), f"{service_account['create']!r} would leave the trusted service account missing; remove it")
-            )
-        annotations = service_account.get("annotations")
-        if isinstance(annotations, dict):
-            for key in sorted(set(annotations) & set(IDENTITY_ANNOTATIONS)):
-                problems.append(
-                    ((*base, "serviceAccount", "annotations", key), "identity annotations are set by eso-oidc from the cloud's resources; remove it")
-                )
-    elif service_account is not None:
-        problems.append(((*base, "serviceAccount"), "must be a mapping"))
-    labels = values.get("podLabels")
-    if isinstance(labels, dict):
-        for key in sorted(set(labels) & set(IDENTITY_POD_LABELS)):
-            problems.append(((*base, "podLabels", key), "identity labels are set by eso-oidc; remove it"))
+        )
+    annotations = service_account.get("annotations", {})
+    if not isinstance(annotations, dict):
+        problems.append(((*base, "serviceAccount", "annotations"), _replaced_mapping_message(annotations)))
+        annotations = {}
+    for key in sorted(set(annotations) & set(IDENTITY_ANNOTATIONS)):
+        problems.append(
+            ((*base, "serviceAccount", "annotations", key), "identity annotations are set by eso-oidc from the cloud's resources; remove it")
+        )
+
+    labels = values.get("podLabels", {})
+    if not isinstance(labels, dict):
+        problems.append(((*base, "podLabels"), _replaced_mapping_message(labels)))
+        labels = {}
+    for key in sorted(set(labels) & set(IDENTITY_POD_LABELS)):
+        problems.append(((*base, "podLabels", key), "identity labels are set by eso-oidc; remove it"))
+
     if "namespaceOverride" in values:
         problems.append(((*base, "namespaceOverride"), "the namespace is external_secrets.namespace; set it there and remove it here"))
     if values.get("installCRDs", True) is not True:
         problems.append(((*base, "installCRDs"), "the ClusterSecretStores need the chart's CRDs; remove it"))
-    crds = values.get("crds")
-    if isinstance(crds, dict) and crds.get("createClusterSecretStore", True) is not True:
+    crds = values.get("crds", {})
+    if not isinstance(crds, dict):
+        problems.append(((*base, "crds"), _replaced_mapping_message(crds, "the chart's CRD settings")))
+    elif crds.get("createClusterSecretStore", True) is not True:
         problems.append(((*base, "crds", "createClusterSecretStore"), "the ClusterSecretStores need this CRD; remove it"))
     return problems
+
+
+def _replaced_mapping_message(value: Any, contents: str = "the identity settings eso-oidc puts inside it") -> str:
+    return (
+        f"must be a mapping, got {yaml_text(value)}, which would drop {contents}; "
+        "give a mapping of the keys you want to add, or remove it"
+    )

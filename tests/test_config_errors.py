@@ -208,3 +208,87 @@ def test_unknown_environment_selection_is_an_error(tmp_path):
     assert result.returncode == 1
     assert f"environment 'prod' not found in {config_dir}; available: dev" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "got"),
+    [
+        ("{serviceAccount: null}", "serviceAccount", "null"),
+        ("{serviceAccount: {annotations: null}}", "serviceAccount.annotations", "null"),
+        ("{serviceAccount: {annotations: [a]}}", "serviceAccount.annotations", "a list"),
+        ("{podLabels: null}", "podLabels", "null"),
+        ("{podLabels: 'true'}", "podLabels", "'true'"),
+    ],
+)
+def test_helm_values_cannot_drop_identity_mappings(tmp_path, values, field, got):
+    path = tmp_path / "dev.yaml"
+    path.write_text(VALID + f"external_secrets:\n  values: {values}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments([path])
+
+    [problem] = raised.value.problems
+    assert problem.field == f"external_secrets.values.{field}"
+    assert problem.message == (
+        f"must be a mapping, got {got}, which would drop the identity settings eso-oidc puts inside it; "
+        "give a mapping of the keys you want to add, or remove it"
+    )
+
+
+def test_messages_spell_values_as_yaml(tmp_path):
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(VALID + "external_secrets:\n  values: {serviceAccount: {create: false}}\n")
+    tags_file = tmp_path / "tags.yaml"
+    tags_file.write_text(VALID + "tags: {enabled: true}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments([values_file, tags_file])
+
+    messages = [problem.message for problem in raised.value.problems]
+    assert "false would leave the trusted service account missing; remove it" in messages
+    assert "expected a string (quote numbers, dates and yes/no in YAML), got boolean true" in messages
+
+
+@pytest.mark.parametrize("repository", ["http://charts.example.com", "ftp://charts.example.com", "charts.example.com"])
+def test_chart_repository_must_be_https_or_oci(tmp_path, repository):
+    path = tmp_path / "dev.yaml"
+    path.write_text(VALID + f"external_secrets: {{chart_repository: '{repository}'}}\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments([path])
+
+    [problem] = raised.value.problems
+    assert problem.field == "external_secrets.chart_repository"
+    assert problem.message == (
+        f"{repository!r} is not a Helm repository URL (https:// or oci://; plain http would let anyone on the "
+        "path swap the chart), such as 'https://charts.external-secrets.io'"
+    )
+
+
+def test_oci_chart_repository_is_accepted(tmp_path):
+    path = tmp_path / "dev.yaml"
+    path.write_text(VALID + "external_secrets: {chart_repository: 'oci://registry.example.com/charts'}\n")
+
+    [environment] = load_environments([path])
+
+    assert environment.config.external_secrets.chart_repository == "oci://registry.example.com/charts"
+
+
+def test_empty_environment_selection_is_an_error(monkeypatch):
+    from eso_oidc.config import selected_names_from_environment
+
+    monkeypatch.setenv("ESO_ENVIRONMENTS", " , ")
+
+    with pytest.raises(ConfigError) as raised:
+        selected_names_from_environment()
+
+    assert str(raised.value) == "ESO_ENVIRONMENTS: ',' names no environment; list file stems separated by commas, or unset it"
+
+
+def test_hidden_files_are_not_environments(tmp_path):
+    from eso_oidc.config import find_environment_files
+
+    (tmp_path / "dev.yaml").write_text(VALID)
+    (tmp_path / ".dev.yaml").write_text("editor backup")
+
+    assert find_environment_files(tmp_path) == [tmp_path / "dev.yaml"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from eso_oidc.config.types import ChartVersion, KubernetesName
+from eso_oidc.config.types import ChartRepository, ChartVersion, KubernetesName
 
 
 class Settings(BaseModel):
@@ -35,7 +35,7 @@ class ExternalSecrets(Settings):
         description="Name of the operator's Kubernetes service account: the only subject the cloud trusts.",
     )
     release_name: KubernetesName = Field(default="external-secrets", description="Helm release name of the operator.")
-    chart_repository: StrictStr = Field(
+    chart_repository: ChartRepository = Field(
         default="https://charts.external-secrets.io",
         description="Helm repository of the `external-secrets` chart; point it at a mirror if you use one.",
     )

@@ -16,7 +16,7 @@ from eso_oidc.config.credentials import find_credentials
 from eso_oidc.config.cluster import SelfManagedCluster, check_self_managed
 from eso_oidc.config.environment import CLOUDS, CLUSTER_TYPES, Environment
 from eso_oidc.config.models import ENVIRONMENT_MODELS
-from eso_oidc.config.yaml_source import Document, FieldPath, format_field_path, read_document
+from eso_oidc.config.yaml_source import Document, FieldPath, format_field_path, read_document, yaml_text
 from eso_oidc.errors import ConfigError, Problem, display_path
 
 DEFAULT_CONFIG_DIR = "config"
@@ -46,14 +46,23 @@ def selected_names_from_environment() -> list[str] | None:
     raw = os.environ.get("ESO_ENVIRONMENTS", "").strip()
     if not raw:
         return None
-    return [name.strip() for name in raw.split(",") if name.strip()]
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(
+            [Problem("ESO_ENVIRONMENTS", 0, "", f"{raw!r} names no environment; list file stems separated by commas, or unset it")]
+        )
+    return names
 
 
 def find_environment_files(config_dir: Path, names: list[str] | None = None) -> list[Path]:
     """List the environment files of `config_dir`, sorted, limited to `names` when given."""
     if not config_dir.is_dir():
         raise ConfigError([Problem(str(config_dir), 0, "", "folder of environment files not found; set ESO_CONFIG_DIR")])
-    paths = sorted(path for path in config_dir.iterdir() if path.suffix in (".yaml", ".yml") and path.is_file())
+    paths = sorted(
+        path
+        for path in config_dir.iterdir()
+        if path.suffix in (".yaml", ".yml") and not path.name.startswith(".") and path.is_file()
+    )
     stems = [path.stem for path in paths]
     duplicates = sorted({stem for stem in stems if stems.count(stem) > 1})
     if duplicates:
@@ -234,7 +243,7 @@ def _describe(value: Any) -> str:
     kind = kinds.get(type(value), type(value).__name__)
     if isinstance(value, (dict, list)) or value is None:
         return kind
-    return f"{kind} {value!r}"
+    return f"{kind} {yaml_text(value)}"
 
 
 def _allowed_keys(model: type[BaseModel], field_path: FieldPath) -> list[str]:

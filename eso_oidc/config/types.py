@@ -96,6 +96,12 @@ def _check_issuer_url(value: str) -> str:
     return value
 
 
+ChartRepository = _pattern_type(
+    r"^(https|oci)://[^\s/?#][^\s?#]*$",
+    "a Helm repository URL (https:// or oci://; plain http would let anyone on the path swap the chart)",
+    "https://charts.external-secrets.io",
+)
+
 IssuerUrl = Annotated[
     StrictStr,
     AfterValidator(_check_issuer_url),

@@ -223,3 +223,14 @@ def _reader_problem(name: str, text: str, error: yaml.reader.ReaderError) -> Pro
     line = text[: error.position].count("\n") + 1
     character = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "?")
     return Problem(name, line, "", f"invalid YAML: the control character U+{character:04X} is not allowed; remove it")
+
+
+def yaml_text(value: Any) -> str:
+    """Return `value` as YAML spells it (`true`, `null`, `'text'`), for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value)
