@@ -307,8 +307,9 @@ def test_pre_commit_hook_entry():
     hook = hooks[0]
     assert hook["entry"].endswith("python -m eso_oidc check")
     assert hook["language"] == "system"
-    assert hook["pass_filenames"] is True
+    assert hook["pass_filenames"] is False
     assert re.search(hook["files"], "config/aws-dev.yaml")
+    assert re.search(hook["files"], "config/discovery/onprem-a/jwks.json")
     assert re.search(hook["files"], "config/aws-dev.yml")
     assert not re.search(hook["files"], "tests/broken/empty.yaml")
     assert not re.search(hook["files"], "config/README.md")
