@@ -32,8 +32,8 @@ class CloudResource:
     Two resources collide when `kind`, `key` and `scope` are equal. `scope` contains None where a
     setting that would tell scopes apart is unset, so that two files that both leave it unset
     collide. The message reads "`subject`, which OTHER FILES also `verbs` `where`; `fix`". `subject`
-    names the setting at `field_path` and what it would do, and `verbs` holds the verb for one other
-    file and for several. In `where`, `{all_files}` becomes "both" or "all N".
+    names the setting at `field_path` and what it would do, and `verbs` contains the verb for one
+    other file and for several. In `where`, `{all_files}` becomes "both" or "all N".
     """
 
     kind: str
@@ -230,8 +230,8 @@ def _name_default_state(environment: EnvironmentResources, resource: CloudResour
 
 
 # Self-managed clusters publish their discovery documents in a bucket or storage account that the
-# stack creates. Its name is global, so two environments collide whatever their prefixes, and the
-# second bucket policy or website configuration would replace the first.
+# stack creates and sets the access policy of. Its name is global, so two environments collide
+# whatever their prefixes.
 
 
 def _discovery_hosting(config: Any) -> list[CloudResource]:
@@ -373,7 +373,7 @@ def gcp_resources(config: Any) -> list[CloudResource]:
     """List the Google service account, workload identity pool and discovery bucket a GCP environment creates.
 
     `service_account` mode creates a service account. A self-managed cluster gets a workload identity
-    pool with one provider, whose ids are unique per project; a deleted pool keeps its id for 30 days.
+    pool with one provider. Pool ids are unique per project, and a deleted pool keeps its id for 30 days.
     """
     gcp = config.gcp
     resources = _discovery_hosting(config)
