@@ -33,7 +33,8 @@ class CloudResource:
     setting that would tell scopes apart is unset, so that two files that both leave it unset
     collide. The message reads "`subject`, which OTHER FILES also `verbs` `where`; `fix`". `subject`
     names the setting at `field_path` and what it would do, and `verbs` contains the verb for one
-    other file and for several. In `where`, `{all_files}` becomes "both" or "all N".
+    other file and for several. In `where` and `fix`, `{all_files}` becomes "both" or "all N", and
+    `{other_environments}` becomes "the other environment" or "the other environments".
     """
 
     kind: str
@@ -102,7 +103,6 @@ def find_collisions(environments: list[EnvironmentResources]) -> list[tuple[str,
         files = {environment.file for environment, _ in group}
         if len(files) < 2:
             continue
-        all_files = "both" if len(files) == 2 else f"all {len(files)}"
         for environment, resource in group:
             others = sorted(
                 f"{other.file} (line {other.line_of(other_resource.field_path)})"
@@ -110,11 +110,19 @@ def find_collisions(environments: list[EnvironmentResources]) -> list[tuple[str,
                 if other.file != environment.file
             )
             verb = resource.verbs[0] if len(others) == 1 else resource.verbs[1]
-            where = resource.where.replace("{all_files}", all_files)
-            message = f"{resource.subject}, which {_join(others)} also {verb}{' ' + where if where else ''}; {resource.fix}"
+            where = _name_files(resource.where, len(files))
+            fix = _name_files(resource.fix, len(files))
+            message = f"{resource.subject}, which {_join(others)} also {verb}{' ' + where if where else ''}; {fix}"
             line = environment.line_of(resource.field_path)
             collisions.append((environment.file, line, format_field_path(resource.field_path), message))
     return collisions
+
+
+def _name_files(text: str, count: int) -> str:
+    """Fill in the placeholders of `CloudResource.where` and `.fix` for `count` colliding files."""
+    all_files = "both" if count == 2 else f"all {count}"
+    other_environments = "the other environment" if count == 2 else "the other environments"
+    return text.replace("{all_files}", all_files).replace("{other_environments}", other_environments)
 
 
 def _join(names: list[str]) -> str:
@@ -128,7 +136,7 @@ def _join(names: list[str]) -> str:
 # the state lists resources that the configuration of the stack being applied does not contain.
 
 STATE_KIND = "terraform-state"
-STATE_FIX = "applying one would plan to destroy the resources that the others created"
+STATE_FIX = "applying one would plan to destroy the resources of {other_environments}"
 _DEFAULT_STATE_KEY = "local-default"
 """Key of the default local state, which is named after the file and resolved in `find_collisions`."""
 
