@@ -25,8 +25,8 @@ def check_files(paths: list[Path]) -> tuple[list[str], list[Problem]]:
     """Validate `paths`; return the display names of the valid files and every problem, sorted.
 
     Besides the given files, the other environment files in their folders are read to find cloud
-    resources that two files would both create, so that checking one changed file still finds a
-    collision with an unchanged one. Problems of those other files are not reported.
+    resources or Terraform state that two files would share, so that checking one changed file still
+    finds a collision with an unchanged one. Problems of those other files are not reported.
     """
     problems: list[Problem] = []
     checked: list[EnvironmentFile] = []
