@@ -13,6 +13,7 @@ from eso_oidc.config import (
     load_environments,
     selected_names_from_environment,
 )
+from eso_oidc.check import collisions_with_neighbours
 from eso_oidc.errors import ConfigError
 
 DEFAULT_OUTDIR = "cdktf.out"
@@ -26,9 +27,18 @@ SILENCED_NODE_MAJOR = "20"
 
 
 def load_selected_environments() -> list[EnvironmentFile]:
-    """Load the environments that `ESO_CONFIG_DIR` and `ESO_ENVIRONMENTS` select."""
+    """Load the environments that `ESO_CONFIG_DIR` and `ESO_ENVIRONMENTS` select.
+
+    When `ESO_ENVIRONMENTS` narrows the selection, the other files of the folder are still read, as
+    `check` reads them, to find cloud resources or Terraform state that a selected file shares with
+    them. Their own problems are not reported.
+    """
     paths = find_environment_files(config_dir_from_environment(), selected_names_from_environment())
-    return load_environments(paths)
+    environments = load_environments(paths)
+    collisions = collisions_with_neighbours(paths, environments)
+    if collisions:
+        raise ConfigError(collisions)
+    return environments
 
 
 def synthesize(environments: list[EnvironmentFile], outdir: Path) -> None:

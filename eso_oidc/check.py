@@ -25,8 +25,8 @@ def check_files(paths: list[Path]) -> tuple[list[str], list[Problem]]:
     """Validate `paths`; return the display names of the valid files and every problem, sorted.
 
     Besides the given files, the other environment files in their folders are read to find cloud
-    resources that two files would both create, so that checking one changed file still finds a
-    collision with an unchanged one. Problems of those other files are not reported.
+    resources or Terraform state that two files would share, so that checking one changed file still
+    finds a collision with an unchanged one. Problems of those other files are not reported.
     """
     problems: list[Problem] = []
     checked: list[EnvironmentFile] = []
@@ -40,15 +40,25 @@ def check_files(paths: list[Path]) -> tuple[list[str], list[Problem]]:
         else:
             problems.extend(result)
 
-    checked_names = {display_path(path) for path in paths}
-    neighbours = [result for result in _neighbour_environments(paths) if display_path(result.path) not in checked_names]
-    for collision in collision_problems(checked + neighbours):
-        if collision.file in checked_names:
-            problems.append(collision)
+    problems.extend(collisions_with_neighbours(paths, checked))
 
+    checked_names = {display_path(path) for path in paths}
     problem_files = {problem.file for problem in problems}
     valid = [name for name in sorted(checked_names) if name not in problem_files]
     return valid, sorted(set(problems))
+
+
+def collisions_with_neighbours(paths: list[Path], environments: list[EnvironmentFile]) -> list[Problem]:
+    """Return the collisions of `environments`, loaded from `paths`, among them and with their neighbours.
+
+    The neighbours are the other environment files in the folders of `paths`. They are read only to
+    find a cloud resource or Terraform state that one of `environments` shares with them, so a
+    neighbour that is invalid is skipped and no problem in a neighbour is returned. `check` and
+    synthesis both call this, so that narrowing the selection to one file still finds collisions.
+    """
+    given_names = {display_path(path) for path in paths}
+    neighbours = [result for result in _neighbour_environments(paths) if display_path(result.path) not in given_names]
+    return [problem for problem in collision_problems(environments + neighbours) if problem.file in given_names]
 
 
 def _neighbour_environments(paths: list[Path]) -> list[EnvironmentFile]:
