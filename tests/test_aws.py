@@ -189,7 +189,7 @@ def test_role_carries_path_boundary_and_tags(write_environment, synth):
     assert provider["allowed_account_ids"] == ["111122223333"]
 
 
-def test_operator_release_is_pinned_and_wired_to_the_role(write_environment, synth):
+def test_operator_release_pinned_and_wired(write_environment, synth):
     stack = synth(environment(write_environment, extra="external_secrets: {chart_version: 0.16.2}"))
     release = stack["resource"]["helm_release"]["external_secrets_operator"]
     values = helm_values(stack, "external_secrets_operator")
