@@ -54,7 +54,7 @@ SYNTHESIZED_LINE = "eso-oidc: synthesized"
 # Keys whose values name or identify a cloud resource. Copies of an example get distinct values,
 # replaced everywhere in the file, so that checks across files see no shared resource.
 NUMBER_KEYS = {"account_id", "project_number"}
-NAME_KEYS = {"name", "project_id", "identity_name", "pool_id", "provider_id"}
+NAME_KEYS = {"name", "project_id", "identity_name", "pool_id", "provider_id", "bucket", "key", "prefix", "path"}
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 

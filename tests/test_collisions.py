@@ -396,3 +396,26 @@ def test_selection_ignores_broken_neighbour(folder, monkeypatch):
     environments = load_selected_environments()
 
     assert [environment.name for environment in environments] == ["b"]
+
+
+def test_many_collisions_name_three_files_and_count_the_rest(tmp_path):
+    from eso_oidc.config import load_environments
+
+    paths = []
+    for index in range(6):
+        path = tmp_path / f"env-{index}.yaml"
+        path.write_text(
+            "cloud: aws\ncluster: {name: dev}\naws:\n  region: eu-central-1\n"
+            f"  role_name: reader-{index}\n  parameter_store: {{paths: [/dev/]}}\n"
+            "backend: {s3: {bucket: tf, key: shared.tfstate, region: eu-central-1}}\n"
+        )
+        paths.append(path)
+
+    with pytest.raises(ConfigError) as raised:
+        load_environments(paths)
+
+    state = [problem for problem in raised.value.problems if problem.field == "backend.s3.key"]
+    first = [problem for problem in state if problem.file.endswith("env-0.yaml")]
+    assert len(state) == 6
+    assert len(first) == 1
+    assert f"{tmp_path}/env-1.yaml (line 7), {tmp_path}/env-2.yaml (line 7), {tmp_path}/env-3.yaml (line 7) and 2 more files also use" in first[0].message

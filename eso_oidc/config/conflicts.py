@@ -125,8 +125,16 @@ def _name_files(text: str, count: int) -> str:
     return text.replace("{all_files}", all_files).replace("{other_environments}", other_environments)
 
 
+MAX_NAMED_FILES = 3
+
+
 def _join(names: list[str]) -> str:
-    """Join `names` as English does: "a", "a and b", "a, b and c"."""
+    """Join `names` as English does: "a", "a and b", "a, b and c", "a, b, c and 4 more files".
+
+    Past `MAX_NAMED_FILES` the rest are counted, so that N colliding files print N lines, not N².
+    """
+    if len(names) > MAX_NAMED_FILES:
+        return f"{', '.join(names[:MAX_NAMED_FILES])} and {len(names) - MAX_NAMED_FILES} more files"
     if len(names) <= 2:
         return " and ".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
