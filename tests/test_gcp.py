@@ -335,7 +335,7 @@ INVALID_FILES = [
         environment_text(gcp="project_number: true\n"),
         8,
         "gcp.project_number",
-        "expected a string (quote numbers, dates and yes/no in YAML), got boolean True",
+        "expected a string (quote numbers, dates and yes/no in YAML), got boolean true",
         "boolean project number",
     ),
     invalid(
