@@ -3,7 +3,7 @@
 Each `cdktf_cdktf_provider_*` package's `__init__.py` imports all of its submodules (2,214 for aws),
 although a stack uses a dozen. The submodules need only the package's `_jsii` module, which loads the
 assembly into the jsii runtime. `register_light_packages` therefore puts each provider package into
-`sys.modules` with its `__path__` but without running its `__init__.py`; a later
+`sys.modules` with its `__path__` but without running its `__init__.py`. A later
 `from cdktf_cdktf_provider_aws.iam_role import IamRole` then imports `_jsii` and that one submodule.
 Types that the jsii runtime returns from submodules not imported yet are imported on demand by jsii
 itself (`jsii._reference_map._try_import_type_module`, jsii 1.142).

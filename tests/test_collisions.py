@@ -398,7 +398,7 @@ def test_selection_ignores_broken_neighbour(folder, monkeypatch):
     assert [environment.name for environment in environments] == ["b"]
 
 
-def test_many_collisions_name_three_files_and_count_the_rest(tmp_path):
+def test_many_collisions_counted_past_three(tmp_path):
     from eso_oidc.config import load_environments
 
     paths = []
