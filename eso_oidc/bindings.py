@@ -9,7 +9,7 @@ Types that the jsii runtime returns from submodules not imported yet are importe
 itself (`jsii._reference_map._try_import_type_module`, jsii 1.142).
 
 The packages are archived upstream (cdktf 0.21.0 and its prebuilt providers are final), so their
-layout is fixed; where it is not what is expected, the package is left to the normal import.
+layout is fixed. A package laid out differently is left to the normal import.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ PROVIDER_PACKAGES = (*sorted(CLOUD_PROVIDER_PACKAGES.values()), HELM_PACKAGE)
 # Set to 1 to import provider packages the usual way, to compare output or timing.
 NORMAL_IMPORT_VARIABLE = "ESO_OIDC_NORMAL_PROVIDER_IMPORT"
 
-# What a generated package `__init__.py` may define besides imports: the jsii `check_type` helper.
-# Any other top-level `def` or `class` would be lost by skipping the file, so such a package is
-# imported normally.
+# Top-level definitions of a package `__init__.py`. A generated one defines only the jsii
+# `check_type` helper besides imports. Any other `def` or `class` would be lost by skipping the
+# file, so such a package is imported normally.
 _TOP_LEVEL_DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)", re.MULTILINE)
 _ALLOWED_DEFINITIONS = {"check_type"}
 

@@ -14,7 +14,7 @@ Peak memory is the maximum, over samples taken every 20 ms, of the summed reside
 child and all its descendants: the Python process and the jsii runtime's two Node processes.
 Pages shared between them are counted once per process, so the sum slightly overstates the total.
 CPU time is the user plus system time of the same processes, as last sampled before each exited, so
-it misses up to 20 ms per process; unlike wall time it barely changes when other work shares the CPUs.
+it misses up to 20 ms per process. Unlike wall time, it barely changes when other work shares the CPUs.
 
 Usage: pipenv run python scripts/bench.py [--runs 5] [--copies 50]
 Linux only (reads /proc). Takes minutes, so it never runs as a timed test.
